@@ -1,0 +1,82 @@
+//! The canonical list of application protocols and message kinds.
+//!
+//! `Proto::name()` is the `proto` value of every NDJSON event record; the list is
+//! documented in `docs/events.md` and only grows.
+
+use serde::{Serialize, Serializer};
+
+macro_rules! protos {
+    ($($variant:ident => $name:literal, $title:literal;)*) => {
+        /// Application protocols that otwatch dissects.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Proto { $($variant),* }
+
+        impl Proto {
+            /// Every protocol, in declaration order.
+            pub const ALL: &'static [Proto] = &[$(Proto::$variant),*];
+
+            /// Lower-case wire name used in event records (`modbus`, `dnp3`, ...).
+            pub fn name(self) -> &'static str {
+                match self { $(Proto::$variant => $name),* }
+            }
+
+            /// Human-readable name for reports.
+            pub fn title(self) -> &'static str {
+                match self { $(Proto::$variant => $title),* }
+            }
+
+            pub fn from_name(s: &str) -> Option<Proto> {
+                match s { $($name => Some(Proto::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+protos! {
+    Modbus => "modbus", "Modbus/TCP";
+    Dnp3 => "dnp3", "DNP3";
+    Arp => "arp", "ARP";
+}
+
+impl Serialize for Proto {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl std::fmt::Display for Proto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Whether an application message asks, answers, or does neither.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MsgKind {
+    Request,
+    Response,
+    Other,
+}
+
+impl MsgKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MsgKind::Request => "request",
+            MsgKind::Response => "response",
+            MsgKind::Other => "other",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn names_round_trip() {
+        for p in Proto::ALL {
+            assert_eq!(Proto::from_name(p.name()), Some(*p));
+            assert_eq!(p.name(), p.name().to_ascii_lowercase());
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The contract between the flow layer and every protocol dissector.
+//!
+//! A dissector module (see `modbus/` for the pattern) has:
+//! - `wire.rs`: pure, zero-copy parsing of one PDU into a typed message or a
+//!   typed error; no state, no I/O, no panics;
+//! - `mod.rs`: the per-flow `Session` that frames PDUs out of a stream or
+//!   datagram, matches requests with responses, resynchronises after garbage or
+//!   gaps, and reports through [`Ctx`];
+//! - `json.rs`: how its messages appear in NDJSON (off the hot path).
+//!
+//! The flow layer owns TCP reassembly: it hands a session in-order bytes, keeps
+//! what the session did not consume, and presents it again with the next bytes.
+
+use otwatch_core::{Direction, FlowInfo, MsgKind, Proto, Timestamp};
+
+use crate::event::{AppEvent, ErrorDetail, Event, EventSink, GapEvent, MalformedEvent, Message};
+
+/// Everything a dissector needs to report: time, flow, direction and the sink.
+pub struct Ctx<'a> {
+    pub ts: Timestamp,
+    pub flow: &'a FlowInfo,
+    pub dir: Direction,
+    sink: &'a mut dyn EventSink,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        ts: Timestamp,
+        flow: &'a FlowInfo,
+        dir: Direction,
+        sink: &'a mut dyn EventSink,
+    ) -> Self {
+        Ctx {
+            ts,
+            flow,
+            dir,
+            sink,
+        }
+    }
+
+    /// Reports a dissected message.
+    #[inline]
+    pub fn message(&mut self, kind: MsgKind, msg: Message<'_>) {
+        let ev = AppEvent {
+            ts: self.ts,
+            flow: self.flow,
+            dir: self.dir,
+            kind,
+            msg,
+        };
+        self.sink.on_event(&Event::App(&ev));
+    }
+
+    /// Reports a PDU that failed to parse.
+    pub fn malformed(
+        &mut self,
+        proto: Proto,
+        code: &'static str,
+        detail: ErrorDetail,
+        function_code: Option<u16>,
+        data: &[u8],
+    ) {
+        let ev = MalformedEvent {
+            ts: self.ts,
+            flow: self.flow,
+            dir: self.dir,
+            proto,
+            code,
+            detail,
+            function_code,
+            data,
+        };
+        self.sink.on_event(&Event::Malformed(&ev));
+    }
+
+    /// Reports missing stream bytes.
+    pub fn gap(&mut self, len: u32) {
+        let ev = GapEvent {
+            ts: self.ts,
+            flow: self.flow,
+            dir: self.dir,
+            len,
+        };
+        self.sink.on_event(&Event::Gap(&ev));
+    }
+}
+
+/// A per-flow dissector session.
+pub trait Dissector {
+    /// Parses as many complete PDUs as `data` holds and returns how many bytes
+    /// were consumed. For a stream the unconsumed tail is presented again, with
+    /// the next bytes appended; for a datagram it is dropped.
+    fn on_data(&mut self, data: &[u8], datagram: bool, cx: &mut Ctx<'_>) -> usize;
+
+    /// `len` bytes of the `cx.dir` stream are lost. The session drops partial
+    /// state for that direction and resynchronises on the bytes that follow.
+    fn on_gap(&mut self, len: u32, cx: &mut Ctx<'_>);
+
+    /// The flow ended; report anything still pending (for example requests
+    /// that never got an answer are simply dropped).
+    fn on_end(&mut self, _cx: &mut Ctx<'_>) {}
+}

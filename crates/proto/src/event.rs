@@ -1,0 +1,173 @@
+//! The typed event stream: what dissectors and the flow layer tell consumers.
+//!
+//! Events borrow from the packet being processed and from the flow table; a
+//! consumer that needs to keep something copies the few fields it needs. No
+//! event is serialized on the packet path: JSON is written only by the opt-in
+//! NDJSON consumer.
+
+use std::net::IpAddr;
+
+use otwatch_core::{Direction, FlowInfo, MacAddr, MsgKind, Proto, Timestamp};
+
+use crate::{dnp3, modbus};
+
+/// One event of the stream.
+#[derive(Clone, Copy, Debug)]
+pub enum Event<'a> {
+    /// A flow was created (first packet seen).
+    FlowStart(&'a FlowInfo),
+    /// A flow ended; its counters are final.
+    FlowEnd(&'a FlowInfo),
+    /// An application message was dissected.
+    App(&'a AppEvent<'a>),
+    /// A PDU could not be parsed; the dissector keeps going on the flow.
+    Malformed(&'a MalformedEvent<'a>),
+    /// Bytes of a TCP stream were never seen (capture loss or mid-stream start).
+    Gap(&'a GapEvent<'a>),
+    /// An ARP packet (a link-layer message, no flow).
+    Arp(&'a ArpEvent),
+}
+
+/// A dissected application message with its context.
+#[derive(Clone, Copy, Debug)]
+pub struct AppEvent<'a> {
+    pub ts: Timestamp,
+    pub flow: &'a FlowInfo,
+    pub dir: Direction,
+    pub kind: MsgKind,
+    pub msg: Message<'a>,
+}
+
+/// Application messages, one variant per protocol.
+#[derive(Clone, Copy, Debug)]
+pub enum Message<'a> {
+    Modbus(modbus::Message<'a>),
+    Dnp3(dnp3::Message<'a>),
+}
+
+impl Message<'_> {
+    pub fn proto(&self) -> Proto {
+        match self {
+            Message::Modbus(_) => Proto::Modbus,
+            Message::Dnp3(_) => Proto::Dnp3,
+        }
+    }
+
+    /// The protocol's function/command code, as counted in reports.
+    pub fn function_code(&self) -> u16 {
+        match self {
+            Message::Modbus(m) => m.function_code() as u16,
+            Message::Dnp3(m) => m.function_code as u16,
+        }
+    }
+}
+
+/// A PDU that failed to parse.
+#[derive(Clone, Copy, Debug)]
+pub struct MalformedEvent<'a> {
+    pub ts: Timestamp,
+    pub flow: &'a FlowInfo,
+    pub dir: Direction,
+    pub proto: Proto,
+    /// Stable snake_case error code, e.g. `bad_protocol_id`.
+    pub code: &'static str,
+    /// Human-readable explanation with the offending values.
+    pub detail: ErrorDetail,
+    /// Function code of the PDU when the header was readable.
+    pub function_code: Option<u16>,
+    /// The bytes that were rejected (possibly a prefix).
+    pub data: &'a [u8],
+}
+
+/// The typed parse error of each protocol; `Display` gives the detail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorDetail {
+    Modbus(modbus::Error),
+    Dnp3(dnp3::Error),
+}
+
+impl std::fmt::Display for ErrorDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ErrorDetail::Modbus(e) => e.fmt(f),
+            ErrorDetail::Dnp3(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Missing bytes in one direction of a TCP stream.
+#[derive(Clone, Copy, Debug)]
+pub struct GapEvent<'a> {
+    pub ts: Timestamp,
+    pub flow: &'a FlowInfo,
+    pub dir: Direction,
+    /// Number of sequence-space bytes skipped.
+    pub len: u32,
+}
+
+/// An ARP request or reply.
+#[derive(Clone, Copy, Debug)]
+pub struct ArpEvent {
+    pub ts: Timestamp,
+    pub src_mac: MacAddr,
+    pub dst_mac: MacAddr,
+    pub vlan: u32,
+    /// 1 = request, 2 = reply (other values are kept as seen).
+    pub operation: u16,
+    pub sender_mac: MacAddr,
+    pub sender_ip: Option<IpAddr>,
+    pub target_mac: MacAddr,
+    pub target_ip: Option<IpAddr>,
+}
+
+impl ArpEvent {
+    /// A gratuitous ARP announces the sender's own address.
+    pub fn is_gratuitous(&self) -> bool {
+        self.sender_ip.is_some() && self.sender_ip == self.target_ip
+    }
+}
+
+/// A consumer of the event stream (inventory, statistics, engines, writers).
+pub trait EventSink {
+    fn on_event(&mut self, ev: &Event<'_>);
+}
+
+/// Fans one stream out to several consumers, in order.
+impl<A: EventSink, B: EventSink> EventSink for (A, B) {
+    #[inline]
+    fn on_event(&mut self, ev: &Event<'_>) {
+        self.0.on_event(ev);
+        self.1.on_event(ev);
+    }
+}
+
+impl<S: EventSink + ?Sized> EventSink for &mut S {
+    #[inline]
+    fn on_event(&mut self, ev: &Event<'_>) {
+        (**self).on_event(ev)
+    }
+}
+
+impl<S: EventSink + ?Sized> EventSink for Box<S> {
+    #[inline]
+    fn on_event(&mut self, ev: &Event<'_>) {
+        (**self).on_event(ev)
+    }
+}
+
+impl<S: EventSink> EventSink for Vec<S> {
+    fn on_event(&mut self, ev: &Event<'_>) {
+        for s in self.iter_mut() {
+            s.on_event(ev)
+        }
+    }
+}
+
+/// A sink that drops everything (benchmarks, tests).
+#[derive(Debug, Default)]
+pub struct NullSink;
+
+impl EventSink for NullSink {
+    #[inline]
+    fn on_event(&mut self, _ev: &Event<'_>) {}
+}
