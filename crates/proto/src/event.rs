@@ -163,6 +163,15 @@ impl<S: EventSink> EventSink for Vec<S> {
     }
 }
 
+impl<S: EventSink> EventSink for Option<S> {
+    #[inline]
+    fn on_event(&mut self, ev: &Event<'_>) {
+        if let Some(s) = self {
+            s.on_event(ev)
+        }
+    }
+}
+
 /// A sink that drops everything (benchmarks, tests).
 #[derive(Debug, Default)]
 pub struct NullSink;

@@ -1,0 +1,408 @@
+//! Passive asset discovery: the device inventory built from the event stream.
+//!
+//! [`Inventory`] is an [`EventSink`]. It learns devices from flows (both ends),
+//! ARP (MAC↔IP bindings), and application messages (which protocols a device
+//! speaks and in which role), and takes identity from identity-bearing
+//! messages (Modbus 43/14 Read Device Identification for now). Vendors come
+//! from the IEEE registries (MA-L, MA-M, MA-S, IAB, CID) via the `oui-data`
+//! crate, looked up when the inventory is reported, not per packet.
+//!
+//! Consolidation: a unicast IP address is one device. The MAC seen with it is
+//! attached unless the same MAC fronts many IPs (a router or firewall seen
+//! from the capture point): such a MAC becomes its own "gateway" device and is
+//! not attributed to the remote IPs. Multicast and broadcast destinations are
+//! pseudo-devices so that they can be reasoned about like any peer.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use hashbrown::HashMap;
+use otwatch_core::{Direction, FlowInfo, MacAddr, MsgKind, Proto, Timestamp};
+use otwatch_proto::event::{AppEvent, ArpEvent, Event, EventSink, Message};
+use otwatch_proto::modbus::wire::{Body, DeviceIdObjects};
+use serde::Serialize;
+
+/// A MAC used by more IPs than this is treated as a gateway's.
+const GATEWAY_IPS: usize = 3;
+/// Identity changes remembered per device.
+const MAX_HISTORY: usize = 32;
+
+/// What kind of address a device record stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressKind {
+    Unicast,
+    Multicast,
+    Broadcast,
+    /// A MAC that forwards traffic for several IPs (router, firewall, L3 switch).
+    Gateway,
+}
+
+/// Role of a device in one protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Client,
+    Server,
+    Master,
+    Outstation,
+}
+
+fn roles_for(proto: Proto) -> (Role, Role) {
+    match proto {
+        Proto::Dnp3 => (Role::Master, Role::Outstation),
+        _ => (Role::Client, Role::Server),
+    }
+}
+
+/// Identity read from the device itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Where it came from, e.g. `modbus_43_14`.
+    pub source: &'static str,
+}
+
+/// One identity change.
+#[derive(Clone, Debug, Serialize)]
+pub struct IdentityChange {
+    pub ts: Timestamp,
+    pub identity: Identity,
+}
+
+/// Per-protocol facts about a device.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ProtoUse {
+    pub roles: Vec<Role>,
+    pub messages_sent: u64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+}
+
+/// A device of the inventory.
+#[derive(Clone, Debug, Serialize)]
+pub struct Device {
+    pub id: u32,
+    pub kind: AddressKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac: Option<MacAddr>,
+    /// Organization the MAC's prefix is registered to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_vendor: Option<&'static str>,
+    pub vlan: u32,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub protocols: BTreeMap<Proto, ProtoUse>,
+    /// TCP/UDP ports this device answered on.
+    pub server_ports: Vec<u16>,
+    pub flows: u64,
+    pub packets_sent: u64,
+    pub bytes_sent: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub identity_history: Vec<IdentityChange>,
+    /// MACs seen with this IP, when more than one (failover, spoofing, NIC swap).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_macs: Vec<MacAddr>,
+}
+
+impl Device {
+    fn new(id: u32, kind: AddressKind, ip: Option<IpAddr>, vlan: u32, ts: Timestamp) -> Self {
+        Device {
+            id,
+            kind,
+            ip,
+            mac: None,
+            mac_vendor: None,
+            vlan,
+            first_seen: ts,
+            last_seen: ts,
+            protocols: BTreeMap::new(),
+            server_ports: Vec::new(),
+            flows: 0,
+            packets_sent: 0,
+            bytes_sent: 0,
+            identity: None,
+            identity_history: Vec::new(),
+            other_macs: Vec::new(),
+        }
+    }
+
+    fn seen(&mut self, ts: Timestamp) {
+        if ts < self.first_seen {
+            self.first_seen = ts;
+        }
+        if ts > self.last_seen {
+            self.last_seen = ts;
+        }
+    }
+}
+
+fn ip_kind(ip: IpAddr) -> AddressKind {
+    match ip {
+        IpAddr::V4(v4) if v4.is_broadcast() => AddressKind::Broadcast,
+        IpAddr::V4(v4) if v4.is_multicast() => AddressKind::Multicast,
+        IpAddr::V6(v6) if v6.is_multicast() => AddressKind::Multicast,
+        _ => AddressKind::Unicast,
+    }
+}
+
+/// The device inventory.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    devices: Vec<Device>,
+    by_ip: HashMap<IpAddr, u32>,
+    /// Per MAC, the unicast IPs it was the link-layer source for (capped).
+    mac_ips: HashMap<MacAddr, Vec<IpAddr>>,
+}
+
+impl Inventory {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn device_for_ip(&mut self, ip: IpAddr, vlan: u32, ts: Timestamp) -> u32 {
+        if let Some(&id) = self.by_ip.get(&ip) {
+            return id;
+        }
+        let id = self.devices.len() as u32;
+        self.devices
+            .push(Device::new(id, ip_kind(ip), Some(ip), vlan, ts));
+        self.by_ip.insert(ip, id);
+        id
+    }
+
+    fn bind_mac(&mut self, id: u32, mac: MacAddr) {
+        if mac.is_zero() || mac.is_group() {
+            return;
+        }
+        let d = &mut self.devices[id as usize];
+        if d.kind != AddressKind::Unicast {
+            return;
+        }
+        match d.mac {
+            None => d.mac = Some(mac),
+            Some(m) if m != mac => {
+                if !d.other_macs.contains(&mac) && d.other_macs.len() < 8 {
+                    d.other_macs.push(mac);
+                }
+            }
+            _ => {}
+        }
+        if let Some(ip) = d.ip {
+            let ips = self.mac_ips.entry(mac).or_default();
+            if !ips.contains(&ip) && ips.len() <= GATEWAY_IPS {
+                ips.push(ip);
+            }
+        }
+    }
+
+    fn flow_start(&mut self, f: &FlowInfo) {
+        let ts = f.first_seen;
+        let c = self.device_for_ip(f.client.ip, f.vlan, ts);
+        let s = self.device_for_ip(f.server.ip, f.vlan, ts);
+        self.devices[c as usize].seen(ts);
+        self.devices[s as usize].seen(ts);
+        self.bind_mac(c, f.client.mac);
+        self.bind_mac(s, f.server.mac);
+    }
+
+    fn flow_end(&mut self, f: &FlowInfo) {
+        let c = self.device_for_ip(f.client.ip, f.vlan, f.first_seen);
+        let s = self.device_for_ip(f.server.ip, f.vlan, f.first_seen);
+        for (id, dir) in [(c, Direction::ToServer), (s, Direction::ToClient)] {
+            let d = &mut self.devices[id as usize];
+            d.seen(f.last_seen);
+            d.flows += 1;
+            d.packets_sent += f.pkts[dir.idx()];
+            d.bytes_sent += f.bytes[dir.idx()];
+        }
+        // The server answered on its port: a listening service.
+        if f.pkts[Direction::ToClient.idx()] > 0 && f.server.port != 0 {
+            let d = &mut self.devices[s as usize];
+            if !d.server_ports.contains(&f.server.port) && d.server_ports.len() < 64 {
+                d.server_ports.push(f.server.port);
+            }
+        }
+    }
+
+    fn arp(&mut self, a: &ArpEvent) {
+        if let Some(ip) = a.sender_ip {
+            if ip.is_unspecified() {
+                return;
+            }
+            let id = self.device_for_ip(ip, a.vlan, a.ts);
+            self.devices[id as usize].seen(a.ts);
+            self.bind_mac(id, a.sender_mac);
+        }
+    }
+
+    fn app(&mut self, a: &AppEvent<'_>) {
+        let proto = a.msg.proto();
+        let ep = a.flow.endpoints(a.dir);
+        let (asker, answerer) = roles_for(proto);
+        let (src_role, dst_role) = match (a.kind, &a.msg) {
+            // DNP3 roles follow the function code, whichever TCP side sends it.
+            (MsgKind::Response, _) => (answerer, asker),
+            _ => (asker, answerer),
+        };
+        let src = self.device_for_ip(ep.src.ip, a.flow.vlan, a.ts);
+        let dst = self.device_for_ip(ep.dst.ip, a.flow.vlan, a.ts);
+        for (id, role, sent) in [(src, src_role, 1), (dst, dst_role, 0)] {
+            let d = &mut self.devices[id as usize];
+            let u = d.protocols.entry(proto).or_insert_with(|| ProtoUse {
+                first_seen: a.ts,
+                last_seen: a.ts,
+                ..Default::default()
+            });
+            if !u.roles.contains(&role) {
+                u.roles.push(role);
+                u.roles.sort();
+            }
+            u.messages_sent += sent;
+            if a.ts > u.last_seen {
+                u.last_seen = a.ts;
+            }
+        }
+        if let Message::Modbus(m) = &a.msg {
+            if let Body::DeviceId { objects, .. } = m.pdu.body {
+                self.modbus_identity(src, objects, a.ts);
+            }
+        }
+    }
+
+    fn modbus_identity(&mut self, id: u32, objects: &[u8], ts: Timestamp) {
+        let text = |v: &[u8]| {
+            let s = String::from_utf8_lossy(v).trim().to_string();
+            (!s.is_empty()).then_some(s)
+        };
+        let d = &mut self.devices[id as usize];
+        // A device may answer over several 43/14 reads: merge into what is known.
+        let mut ident = d.identity.clone().unwrap_or(Identity {
+            source: "modbus_43_14",
+            ..Default::default()
+        });
+        for o in DeviceIdObjects::new(objects) {
+            let v = text(o.value);
+            match o.id {
+                0 => ident.vendor = v.or(ident.vendor),
+                1 => ident.product_code = v.or(ident.product_code),
+                2 => ident.revision = v.or(ident.revision),
+                4 => ident.product_name = v.or(ident.product_name),
+                5 => ident.model = v.or(ident.model),
+                _ => {}
+            }
+        }
+        if d.identity.as_ref() != Some(&ident) {
+            if d.identity_history.len() >= MAX_HISTORY {
+                d.identity_history.remove(0);
+            }
+            d.identity_history.push(IdentityChange {
+                ts,
+                identity: ident.clone(),
+            });
+            d.identity = Some(ident);
+        }
+    }
+
+    /// The consolidated device list (gateways separated, vendors looked up).
+    pub fn devices(&self) -> Vec<Device> {
+        let mut out: Vec<Device> = self.devices.clone();
+        let gateways: Vec<MacAddr> = self
+            .mac_ips
+            .iter()
+            .filter(|(_, ips)| ips.len() > GATEWAY_IPS)
+            .map(|(m, _)| *m)
+            .collect();
+        for gw in &gateways {
+            for d in out.iter_mut() {
+                if d.mac == Some(*gw) {
+                    d.mac = d.other_macs.pop();
+                }
+                d.other_macs.retain(|m| m != gw);
+            }
+            let mut g = Device::new(
+                out.len() as u32,
+                AddressKind::Gateway,
+                None,
+                0,
+                Timestamp::ZERO,
+            );
+            g.mac = Some(*gw);
+            let fronted: Vec<&Device> = self
+                .devices
+                .iter()
+                .filter(|d| d.mac == Some(*gw) || d.other_macs.contains(gw))
+                .collect();
+            g.first_seen = fronted
+                .iter()
+                .map(|d| d.first_seen)
+                .min()
+                .unwrap_or_default();
+            g.last_seen = fronted
+                .iter()
+                .map(|d| d.last_seen)
+                .max()
+                .unwrap_or_default();
+            out.push(g);
+        }
+        for d in out.iter_mut() {
+            d.mac_vendor = d.mac.and_then(mac_vendor);
+        }
+        out
+    }
+
+    pub fn len(&self) -> usize {
+        self.devices.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.devices.is_empty()
+    }
+}
+
+/// The registered organization of a MAC's prefix (none for locally administered MACs).
+pub fn mac_vendor(mac: MacAddr) -> Option<&'static str> {
+    if mac.is_local() || mac.is_group() || mac.is_zero() {
+        return None;
+    }
+    oui_data::lookup(&mac.to_string()).map(|r| r.organization())
+}
+
+impl EventSink for Inventory {
+    fn on_event(&mut self, ev: &Event<'_>) {
+        match *ev {
+            Event::FlowStart(f) => self.flow_start(f),
+            Event::FlowEnd(f) => self.flow_end(f),
+            Event::App(a) => self.app(a),
+            Event::Arp(a) => self.arp(a),
+            Event::Malformed(_) | Event::Gap(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vendor_lookup() {
+        // 00:80:F4 is Telemecanique (Schneider Electric).
+        let v = mac_vendor(MacAddr([0x00, 0x80, 0xf4, 1, 2, 3])).unwrap();
+        assert!(v.to_lowercase().contains("telemecanique"), "{v}");
+        assert!(mac_vendor(MacAddr([0x02, 0, 0, 0, 0, 1])).is_none());
+        assert!(mac_vendor(MacAddr([0x01, 0, 0x5e, 0, 0, 1])).is_none());
+    }
+}

@@ -1,0 +1,253 @@
+//! The sensor pipeline, wired end to end:
+//!
+//! ```text
+//! PacketSource ─► Decoder ─► FlowTable ─► Session (per flow) ─► Event ─► EventSink(s)
+//!   (capture)     (decode)    (flow)        (proto)                        (assets, stats,
+//!                                                                           NDJSON, engines)
+//! ```
+//!
+//! [`Pipeline::process`] takes one captured frame and runs it through every
+//! stage synchronously; consumers see events in packet order. ARP is reported
+//! straight from the decoder (it has no flow). The pipeline owns no policy: the
+//! port table ([`Registry`]) and the limits ([`Config`]) come from the caller.
+
+mod stats;
+
+use otwatch_capture::Packet;
+use otwatch_core::{Direction, FlowInfo, Proto, Timestamp, Transport};
+use otwatch_decode::{DecodeStats, Decoder, DefragConfig, Net};
+use otwatch_flow::{FlowConfig, FlowHandler, FlowStats, FlowTable};
+use otwatch_proto::event::{ArpEvent, Event, EventSink};
+use otwatch_proto::{Ctx, Dissector, Registry, Session, registry};
+
+pub use stats::{ProtoCounts, Summary};
+
+/// Pipeline settings.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub flows: FlowConfig,
+    pub defrag: DefragConfig,
+    pub registry: Registry,
+    /// Skip IP/TCP/UDP checksum verification (it is counted, never enforced).
+    pub no_checksums: bool,
+}
+
+/// How many payload-carrying packets of an unassigned flow are probed.
+const PROBE_PACKETS: u8 = 4;
+
+/// Per-flow application state.
+#[derive(Debug)]
+pub enum AppState {
+    /// No port matched: the first payloads are probed for a known protocol.
+    Probing(u8),
+    Session(Session),
+    /// Nothing to dissect (unknown protocol, or probing gave up).
+    None,
+}
+
+/// The part of the pipeline the flow table calls back into.
+struct Handler<S> {
+    registry: Registry,
+    sink: S,
+}
+
+impl<S: EventSink> Handler<S> {
+    #[inline]
+    fn dissect(
+        &mut self,
+        ts: Timestamp,
+        info: &mut FlowInfo,
+        app: &mut AppState,
+        dir: Direction,
+        data: &[u8],
+        datagram: bool,
+    ) -> usize {
+        if let AppState::Probing(left) = app {
+            match registry::probe(info.transport, data).and_then(Session::new) {
+                Some(s) => {
+                    info.proto = Some(s.proto());
+                    *app = AppState::Session(s);
+                }
+                None => {
+                    *left -= 1;
+                    if *left == 0 {
+                        *app = AppState::None;
+                    }
+                    return data.len();
+                }
+            }
+        }
+        match app {
+            AppState::Session(s) => {
+                let mut cx = Ctx::new(ts, info, dir, &mut self.sink);
+                s.on_data(data, datagram, &mut cx)
+            }
+            _ => data.len(),
+        }
+    }
+}
+
+impl<S: EventSink> FlowHandler<AppState> for Handler<S> {
+    fn is_service_port(&self, transport: Transport, port: u16) -> bool {
+        self.registry.lookup(transport, port).is_some()
+    }
+
+    fn flow_start(&mut self, _ts: Timestamp, info: &mut FlowInfo) -> AppState {
+        let by_port = self.registry.lookup(info.transport, info.server.port);
+        let app = match by_port.and_then(Session::new) {
+            Some(s) => {
+                info.proto = by_port;
+                AppState::Session(s)
+            }
+            None if matches!(info.transport, Transport::Tcp | Transport::Udp) => {
+                AppState::Probing(PROBE_PACKETS)
+            }
+            None => AppState::None,
+        };
+        self.sink.on_event(&Event::FlowStart(info));
+        app
+    }
+
+    #[inline]
+    fn wants_data(&self, app: &AppState) -> bool {
+        !matches!(app, AppState::None)
+    }
+
+    #[inline]
+    fn stream_data(
+        &mut self,
+        ts: Timestamp,
+        info: &mut FlowInfo,
+        app: &mut AppState,
+        dir: Direction,
+        data: &[u8],
+    ) -> usize {
+        self.dissect(ts, info, app, dir, data, false)
+    }
+
+    fn stream_gap(
+        &mut self,
+        ts: Timestamp,
+        info: &mut FlowInfo,
+        app: &mut AppState,
+        dir: Direction,
+        len: u32,
+    ) {
+        let mut cx = Ctx::new(ts, info, dir, &mut self.sink);
+        cx.gap(len);
+        if let AppState::Session(s) = app {
+            s.on_gap(len, &mut cx);
+        }
+    }
+
+    #[inline]
+    fn datagram(
+        &mut self,
+        ts: Timestamp,
+        info: &mut FlowInfo,
+        app: &mut AppState,
+        dir: Direction,
+        data: &[u8],
+    ) {
+        if !data.is_empty() {
+            self.dissect(ts, info, app, dir, data, true);
+        }
+    }
+
+    fn flow_end(&mut self, ts: Timestamp, info: &FlowInfo, app: &mut AppState) {
+        if let AppState::Session(s) = app {
+            let mut cx = Ctx::new(ts, info, Direction::ToServer, &mut self.sink);
+            s.on_end(&mut cx);
+        }
+        self.sink.on_event(&Event::FlowEnd(info));
+    }
+}
+
+/// The whole sensor path for one stream of packets.
+pub struct Pipeline<S: EventSink> {
+    decoder: Decoder,
+    flows: FlowTable<AppState>,
+    handler: Handler<S>,
+    last_ts: Timestamp,
+}
+
+impl<S: EventSink> Pipeline<S> {
+    pub fn new(cfg: Config, sink: S) -> Self {
+        let mut decoder = Decoder::new(cfg.defrag);
+        decoder.verify_checksums = !cfg.no_checksums;
+        Pipeline {
+            decoder,
+            flows: FlowTable::new(cfg.flows),
+            handler: Handler {
+                registry: cfg.registry,
+                sink,
+            },
+            last_ts: Timestamp::ZERO,
+        }
+    }
+
+    /// Runs one frame through every stage.
+    #[inline]
+    pub fn process(&mut self, pkt: &Packet<'_>) {
+        if pkt.ts > self.last_ts {
+            self.last_ts = pkt.ts;
+        }
+        let d = self
+            .decoder
+            .decode(pkt.ts, pkt.link, pkt.data, pkt.orig_len);
+        match d.net {
+            Net::Ip(_) => self.flows.process(&d, &mut self.handler),
+            Net::Arp(a) => {
+                let ev = ArpEvent {
+                    ts: d.ts,
+                    src_mac: d.src_mac,
+                    dst_mac: d.dst_mac,
+                    vlan: d.vlan,
+                    operation: a.operation,
+                    sender_mac: a.sender_mac,
+                    sender_ip: a.sender_ip,
+                    target_mac: a.target_mac,
+                    target_ip: a.target_ip,
+                };
+                self.handler.sink.on_event(&Event::Arp(&ev));
+            }
+            // L2 dissectors (GOOSE, SV, Profinet, LLDP) plug in here.
+            Net::L2 { .. } | Net::Invalid => {}
+        }
+    }
+
+    /// Ends every flow (end of input) so that consumers see final counters.
+    pub fn finish(&mut self) {
+        self.flows.flush(&mut self.handler);
+    }
+
+    pub fn decode_stats(&self) -> &DecodeStats {
+        &self.decoder.stats
+    }
+
+    pub fn flow_stats(&self) -> &FlowStats {
+        &self.flows.stats
+    }
+
+    pub fn sink(&self) -> &S {
+        &self.handler.sink
+    }
+
+    pub fn sink_mut(&mut self) -> &mut S {
+        &mut self.handler.sink
+    }
+
+    pub fn into_sink(self) -> S {
+        self.handler.sink
+    }
+
+    /// Latest packet timestamp seen.
+    pub fn now(&self) -> Timestamp {
+        self.last_ts
+    }
+
+    /// Protocols with a dissector.
+    pub fn protocols() -> &'static [Proto] {
+        Proto::ALL
+    }
+}
