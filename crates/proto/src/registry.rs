@@ -15,14 +15,14 @@ macro_rules! sessions {
         /// The per-flow state of whichever dissector owns the flow.
         #[derive(Debug)]
         pub enum Session {
-            $($variant($module::Session)),*
+            $($variant(Box<$module::Session>)),*
         }
 
         impl Session {
             /// A fresh session for `proto`, if otwatch dissects it over TCP/UDP.
             pub fn new(proto: Proto) -> Option<Session> {
                 match proto {
-                    $(Proto::$variant => Some(Session::$variant($module::Session::default())),)*
+                    $(Proto::$variant => Some(Session::$variant(Box::default())),)*
                     #[allow(unreachable_patterns)]
                     _ => None,
                 }

@@ -135,6 +135,10 @@ impl Serialize for Message<'_> {
             Body::Mei { data, .. } | Body::Raw { data } => {
                 m.serialize_entry("data", &Hex(data))?;
             }
+            Body::Invalid { data } => {
+                m.serialize_entry("invalid", &true)?;
+                m.serialize_entry("data", &Hex(data))?;
+            }
             Body::Empty | Body::Exception => {}
         }
         if let Some(r) = self.request {

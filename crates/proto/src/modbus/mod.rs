@@ -95,6 +95,8 @@ pub struct Session {
     reported: [bool; 2],
     /// Per direction: the first bytes were seen (stream start may be mid-PDU).
     started: [bool; 2],
+    /// Per direction: a gap was reported and no bytes have followed yet.
+    after_gap: [bool; 2],
     pending: [Option<RequestInfo>; MAX_PENDING],
     /// Next slot to overwrite when `pending` is full (oldest first).
     next_slot: usize,
@@ -123,7 +125,7 @@ fn plausible(b: &[u8], side: Side) -> bool {
                 return false;
             }
         }
-        Some(&f) if f == 0 => return false,
+        Some(0) => return false,
         Some(_) => {}
     }
     let n = h.adu_len();
@@ -136,6 +138,28 @@ fn plausible(b: &[u8], side: Side) -> bool {
     match b.get(n..).and_then(parse_mbap) {
         Some(next) => check_mbap(&next).is_ok(),
         None => true,
+    }
+}
+
+/// True when `b` (the first bytes after a stream start or a gap) begins with a
+/// sound MBAP header whose ADU ends where the bytes end or where another sound
+/// header starts. Segments usually start on ADU boundaries, so this accepts a
+/// first PDU even when its body is invalid (it is then reported as malformed).
+fn at_boundary(b: &[u8]) -> bool {
+    let Some(h) = parse_mbap(b) else {
+        return false;
+    };
+    if check_mbap(&h).is_err() || b.get(MBAP_LEN) == Some(&0) && h.length > 2 {
+        return false;
+    }
+    let n = h.adu_len();
+    match b.len().cmp(&n) {
+        std::cmp::Ordering::Equal => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Greater => b
+            .get(n..)
+            .and_then(parse_mbap)
+            .is_some_and(|next| check_mbap(&next).is_ok()),
     }
 }
 
@@ -237,11 +261,20 @@ impl Dissector for Session {
         };
         if !self.started[d] {
             self.started[d] = true;
-            // Without the handshake the first byte may be inside a PDU: start by
-            // looking for a header instead of calling the first bytes malformed.
-            if !datagram && cx.flow.client_by != otwatch_core::flow::ClientBy::Handshake {
+            // Without the handshake the first byte may be inside a PDU: unless
+            // the bytes start with a sound header, look for one instead of
+            // calling the first bytes malformed.
+            if !datagram
+                && cx.flow.client_by != otwatch_core::flow::ClientBy::Handshake
+                && !at_boundary(data)
+            {
                 self.resync[d] = true;
                 self.reported[d] = true;
+            }
+        } else if self.after_gap[d] {
+            self.after_gap[d] = false;
+            if at_boundary(data) {
+                self.resync[d] = false;
             }
         }
         let mut off = 0;
@@ -276,9 +309,17 @@ impl Dissector for Session {
             }
             self.resync[d] = false;
             self.reported[d] = false;
-            match parse_pdu(h, &rest[MBAP_LEN..n], side) {
+            let pdu_bytes = &rest[MBAP_LEN..n];
+            match parse_pdu(h, pdu_bytes, side) {
                 Ok(pdu) => self.report(pdu, side, cx),
-                Err(e) => self.malformed(e, &rest[..n], cx),
+                Err(e) => {
+                    // The frame is sound, so the PDU is still a message (with
+                    // its function code) besides being malformed.
+                    if let Some(pdu) = wire::invalid_pdu(h, pdu_bytes) {
+                        self.report(pdu, side, cx);
+                    }
+                    self.malformed(e, &rest[..n], cx);
+                }
             }
             off += n;
         }
@@ -299,6 +340,7 @@ impl Dissector for Session {
     fn on_gap(&mut self, _len: u32, cx: &mut Ctx<'_>) {
         let d = cx.dir.idx();
         self.resync[d] = true;
+        self.after_gap[d] = true;
         // The gap itself is reported by the flow layer; garbage after it is expected.
         self.reported[d] = true;
     }

@@ -135,7 +135,13 @@ fn invalid_pdu_in_valid_frame_is_malformed_and_next_parses() {
     assert_eq!(bad[0]["error"]["code"], "function_code_zero");
     assert_eq!(bad[1]["error"]["code"], "quantity_out_of_range");
     assert_eq!(bad[1]["error"]["function_code"], 3);
-    assert_eq!(rec.of("message").len(), 1);
+    // Framed PDUs stay messages (flagged invalid) besides being malformed.
+    let m = rec.of("message");
+    assert_eq!(m.len(), 3);
+    assert_eq!(m[0]["modbus"]["function_code"], 0);
+    assert_eq!(m[0]["modbus"]["invalid"], true);
+    assert_eq!(m[1]["modbus"]["function_code"], 3);
+    assert!(m[2]["modbus"].get("invalid").is_none());
 }
 
 #[test]
@@ -151,6 +157,18 @@ fn mid_stream_pickup_skips_partial_pdu_silently() {
     let m = rec.of("message");
     assert_eq!(m.len(), 1);
     assert_eq!(m[0]["modbus"]["transaction_id"], 2);
+}
+
+#[test]
+fn mid_stream_first_segment_on_a_boundary_is_parsed_even_if_invalid() {
+    let f = flow(Transport::Tcp, 502, false);
+    let mut s = Session::default();
+    let mut rec = Recorder::default();
+    // Read/write multiple with quantity 0: sound frame, invalid body.
+    let seg = adu(11, 1, &[23, 0, 0, 0, 0, 0, 1, 0, 1, 2, 0, 0]);
+    feed_stream(&mut s, &f, Direction::ToServer, &[&seg], &mut rec);
+    assert_eq!(rec.of("message").len(), 1);
+    assert_eq!(rec.of("malformed").len(), 1);
 }
 
 #[test]

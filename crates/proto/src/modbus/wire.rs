@@ -122,7 +122,7 @@ pub enum Error {
     },
     /// Write Single Coil with a value other than 0x0000 or 0xFF00.
     BadCoilValue(u16),
-    /// Exception code 0 (reserved).
+    /// Exception code 0 (reserved) in an exception response to this function.
     BadExceptionCode(u8),
     /// A sub-structure (file record, device id object) runs past the PDU.
     Truncated { function: u8 },
@@ -151,6 +151,7 @@ impl Error {
             | Error::QuantityOutOfRange { function, .. }
             | Error::Truncated { function } => Some(function),
             Error::BadCoilValue(_) => Some(fc::WRITE_SINGLE_COIL),
+            Error::BadExceptionCode(function) => Some(function),
             Error::FunctionCodeZero => Some(0),
             _ => None,
         }
@@ -191,7 +192,10 @@ impl std::fmt::Display for Error {
                 f,
                 "write single coil value is 0x{v:04x}, only 0x0000 and 0xff00 are valid"
             ),
-            Error::BadExceptionCode(c) => write!(f, "exception code {c} is reserved"),
+            Error::BadExceptionCode(function) => write!(
+                f,
+                "exception response to function {function} carries the reserved exception code 0"
+            ),
             Error::Truncated { function } => {
                 write!(f, "function {function} data runs past the end of the PDU")
             }
@@ -268,6 +272,9 @@ pub enum Body<'a> {
     Exception,
     /// User-defined, reserved or unassigned function: data kept raw.
     Raw { data: &'a [u8] },
+    /// A PDU whose function code was readable but whose body is invalid for it
+    /// (a malformed event with the reason accompanies it).
+    Invalid { data: &'a [u8] },
 }
 
 /// One Modbus ADU.
@@ -317,6 +324,29 @@ pub fn parse_adu(adu: &[u8], side: Side) -> Result<Pdu<'_>, Error> {
     parse_pdu(mbap, pdu, side)
 }
 
+/// The message view of a PDU that failed to parse: function code, exception
+/// code and MEI type as far as readable, the body kept raw.
+pub fn invalid_pdu(mbap: Mbap, pdu: &[u8]) -> Option<Pdu<'_>> {
+    let raw_fc = *pdu.first()?;
+    let data = &pdu[1..];
+    let exception = raw_fc & 0x80 != 0;
+    Some(Pdu {
+        mbap,
+        function_code: raw_fc & 0x7f,
+        exception_code: if exception {
+            data.first().copied()
+        } else {
+            None
+        },
+        mei_type: if raw_fc == fc::ENCAPSULATED_INTERFACE {
+            data.first().copied()
+        } else {
+            None
+        },
+        body: Body::Invalid { data },
+    })
+}
+
 /// Parses a PDU (function code and data) that followed `mbap`.
 pub fn parse_pdu(mbap: Mbap, pdu: &[u8], side: Side) -> Result<Pdu<'_>, Error> {
     let raw_fc = *pdu.first().ok_or(Error::BadLength(mbap.length))?;
@@ -328,13 +358,13 @@ pub fn parse_pdu(mbap: Mbap, pdu: &[u8], side: Side) -> Result<Pdu<'_>, Error> {
         let function_code = raw_fc & 0x7f;
         if data.len() != 1 {
             return Err(Error::WrongPduLength {
-                function: raw_fc,
+                function: function_code,
                 expected: 2,
                 actual: pdu.len() as u16,
             });
         }
         if data[0] == 0 {
-            return Err(Error::BadExceptionCode(0));
+            return Err(Error::BadExceptionCode(function_code));
         }
         return Ok(Pdu {
             mbap,
@@ -772,7 +802,7 @@ mod tests {
         assert_eq!(p.body, Body::Exception);
         assert_eq!(
             parse_adu(&adu(1, 1, &[0x83, 0x00]), Side::Response),
-            Err(Error::BadExceptionCode(0))
+            Err(Error::BadExceptionCode(3))
         );
     }
 
