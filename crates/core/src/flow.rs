@@ -122,6 +122,10 @@ pub struct Endpoints<'a> {
 pub enum ClientBy {
     /// The TCP handshake (SYN / SYN-ACK) was seen.
     Handshake,
+    /// The handshake was seen, but the side that opened the connection listens
+    /// on a known service port (e.g. a Modbus device on 502 connecting out):
+    /// the service port decides, as the application protocol defines roles.
+    ServicePort,
     /// Mid-stream pickup: the side talking to a known service port, or the higher port.
     PortHeuristic,
 }
@@ -162,6 +166,12 @@ pub struct FlowInfo {
 }
 
 impl FlowInfo {
+    /// Whether the stream starts were seen (SYN), so no byte precedes the first one.
+    #[inline]
+    pub fn handshake_seen(&self) -> bool {
+        matches!(self.client_by, ClientBy::Handshake | ClientBy::ServicePort)
+    }
+
     #[inline]
     pub fn endpoints(&self, dir: Direction) -> Endpoints<'_> {
         match dir {

@@ -486,11 +486,21 @@ impl<A> FlowTable<A> {
         h: &mut H,
     ) -> u32 {
         // Who is the client?
+        let service = |h: &H, port| h.is_service_port(transport, port);
         let (src_is_client, by) = match tcp {
-            Some(t) if t.has(tcp_flags::SYN) && !t.has(tcp_flags::ACK) => {
-                (true, ClientBy::Handshake)
+            Some(t) if t.has(tcp_flags::SYN) => {
+                let syn_from_client = !t.has(tcp_flags::ACK);
+                let (c_port, s_port) = if syn_from_client {
+                    (sport, dport)
+                } else {
+                    (dport, sport)
+                };
+                if service(h, c_port) && !service(h, s_port) {
+                    (!syn_from_client, ClientBy::ServicePort)
+                } else {
+                    (syn_from_client, ClientBy::Handshake)
+                }
             }
-            Some(t) if t.has(tcp_flags::SYN) => (false, ClientBy::Handshake),
             _ => {
                 let ds = h.is_service_port(transport, dport);
                 let ss = h.is_service_port(transport, sport);

@@ -397,7 +397,7 @@ impl Dissector for Session {
             st.started = true;
             // Without the handshake the first byte may be inside a frame: look
             // for a header instead of calling the first bytes malformed.
-            if !datagram && cx.flow.client_by != otwatch_core::flow::ClientBy::Handshake {
+            if !datagram && !cx.flow.handshake_seen() {
                 st.resync = true;
                 st.reported = true;
                 st.quiet = true;

@@ -264,10 +264,7 @@ impl Dissector for Session {
             // Without the handshake the first byte may be inside a PDU: unless
             // the bytes start with a sound header, look for one instead of
             // calling the first bytes malformed.
-            if !datagram
-                && cx.flow.client_by != otwatch_core::flow::ClientBy::Handshake
-                && !at_boundary(data)
-            {
+            if !datagram && !cx.flow.handshake_seen() && !at_boundary(data) {
                 self.resync[d] = true;
                 self.reported[d] = true;
             }
