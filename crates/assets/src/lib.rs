@@ -194,10 +194,8 @@ impl Inventory {
         }
         match d.mac {
             None => d.mac = Some(mac),
-            Some(m) if m != mac => {
-                if !d.other_macs.contains(&mac) && d.other_macs.len() < 8 {
-                    d.other_macs.push(mac);
-                }
+            Some(m) if m != mac && !d.other_macs.contains(&mac) && d.other_macs.len() < 8 => {
+                d.other_macs.push(mac);
             }
             _ => {}
         }
@@ -276,10 +274,10 @@ impl Inventory {
                 u.last_seen = a.ts;
             }
         }
-        if let Message::Modbus(m) = &a.msg {
-            if let Body::DeviceId { objects, .. } = m.pdu.body {
-                self.modbus_identity(src, objects, a.ts);
-            }
+        if let Message::Modbus(m) = &a.msg
+            && let Body::DeviceId { objects, .. } = m.pdu.body
+        {
+            self.modbus_identity(src, objects, a.ts);
         }
     }
 

@@ -60,10 +60,10 @@ impl PacketSource for Merge {
             if !self.ready[i] {
                 continue;
             }
-            if let Some(p) = src.current() {
-                if best.is_none_or(|(_, t)| p.ts < t) {
-                    best = Some((i, p.ts));
-                }
+            if let Some(p) = src.current()
+                && best.is_none_or(|(_, t)| p.ts < t)
+            {
+                best = Some((i, p.ts));
             }
         }
         match best {

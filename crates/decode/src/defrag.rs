@@ -122,10 +122,9 @@ impl Defragmenter {
                 .iter()
                 .min_by_key(|(_, (_, t))| *t)
                 .map(|(k, _)| *k)
+                && let Some((b, _)) = self.active.remove(&oldest)
             {
-                if let Some((b, _)) = self.active.remove(&oldest) {
-                    self.recycle(b);
-                }
+                self.recycle(b);
             }
         }
         if !self.active.contains_key(&key) {

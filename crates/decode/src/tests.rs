@@ -17,7 +17,10 @@ fn tcp_frame(payload: &[u8]) -> Vec<u8> {
     v
 }
 
-fn dec(d: &mut Decoder, link: LinkType, f: &[u8]) -> (u32, u16, Option<(u16, u16, Vec<u8>)>) {
+/// (vlan, ethertype, (sport, dport, payload) of TCP/UDP).
+type Dec = (u32, u16, Option<(u16, u16, Vec<u8>)>);
+
+fn dec(d: &mut Decoder, link: LinkType, f: &[u8]) -> Dec {
     let x = d.decode(Timestamp(1), link, f, f.len() as u32);
     let l4 = match x.net {
         Net::Ip(ip) => match ip.l4 {
