@@ -430,8 +430,15 @@ impl<A> FlowTable<A> {
                                 app: &mut *app,
                                 dir,
                             };
+                            // The SYN occupies the first sequence number: data
+                            // carried by a SYN starts one past it.
+                            let seq = if t.has(tcp_flags::SYN) {
+                                t.seq.wrapping_add(1)
+                            } else {
+                                t.seq
+                            };
                             dirs[dir.idx()].segment(
-                                t.seq,
+                                seq,
                                 payload,
                                 &lim,
                                 &mut self.stats.stream,

@@ -226,6 +226,31 @@ fn lost_segment_is_a_gap_once_acked() {
 }
 
 #[test]
+fn syn_payload_starts_after_the_syn() {
+    // A SYN carrying data (hping3 -S -d, TCP Fast Open): the SYN takes sequence
+    // number ISN, its payload starts at ISN+1 and must be delivered whole.
+    let mut t = FlowTable::new(FlowConfig::default());
+    let mut h = H::default();
+    run(
+        &mut t,
+        &mut h,
+        &[
+            (1, tcp(true, 2791, 502, 1000, 0, "S", b"XXXX")),
+            (2, tcp(false, 502, 2791, 7, 1001, "SA", b"")),
+            (3, tcp(true, 2791, 502, 1005, 8, "A", b"tail")),
+        ],
+    );
+    assert_eq!(
+        h.data,
+        vec![
+            (Direction::ToServer, b"XXXX".to_vec()),
+            (Direction::ToServer, b"tail".to_vec())
+        ]
+    );
+    assert!(h.gaps.is_empty());
+}
+
+#[test]
 fn udp_and_vlan_are_separate_flows() {
     let mut t = FlowTable::new(FlowConfig::default());
     let mut h = H::default();
