@@ -113,10 +113,10 @@ impl EventSink for Summary {
                     MsgKind::Response => e.responses += 1,
                     MsgKind::Other => {}
                 }
-                if let otwatch_proto::Message::Modbus(m) = &a.msg {
-                    if m.exception_code().is_some() {
-                        e.exceptions += 1;
-                    }
+                if let otwatch_proto::Message::Modbus(m) = &a.msg
+                    && m.exception_code().is_some()
+                {
+                    e.exceptions += 1;
                 }
             }
             Event::Malformed(m) => {
