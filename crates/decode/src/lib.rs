@@ -223,16 +223,10 @@ impl Decoder {
                 }
                 d.dst_mac = MacAddr::from_slice(&data[0..6]).unwrap_or_default();
                 d.src_mac = MacAddr::from_slice(&data[6..12]).unwrap_or_default();
-                match strip_vlans(u16::from_be_bytes([data[12], data[13]]), &data[14..]) {
-                    Some((et, vlan, rest)) => {
-                        d.ether_type = et;
-                        d.vlan = vlan;
-                        rest
-                    }
-                    None => {
-                        self.stats.invalid += 1;
-                        return d;
-                    }
+                let et = u16::from_be_bytes([data[12], data[13]]);
+                match self.untag(&mut d, et, &data[14..]) {
+                    Some(rest) => rest,
+                    None => return d,
                 }
             }
             LinkType::LinuxSll | LinkType::LinuxSll2 => {
@@ -257,16 +251,9 @@ impl Decoder {
                         MacAddr::from_slice(&data[addr_off..addr_off + 6]).unwrap_or_default();
                 }
                 let proto = u16::from_be_bytes([data[proto_off], data[proto_off + 1]]);
-                match strip_vlans(proto, &data[hdr..]) {
-                    Some((et, vlan, rest)) => {
-                        d.ether_type = et;
-                        d.vlan = vlan;
-                        rest
-                    }
-                    None => {
-                        self.stats.invalid += 1;
-                        return d;
-                    }
+                match self.untag(&mut d, proto, &data[hdr..]) {
+                    Some(rest) => rest,
+                    None => return d,
                 }
             }
             LinkType::Null | LinkType::Loop => {
@@ -326,6 +313,27 @@ impl Decoder {
             }
         };
         d
+    }
+
+    /// Strips VLAN tags after a link header, recording the EtherType and VLAN
+    /// ids in `d`; counts the frame invalid when a tag is cut short.
+    fn untag<'a>(
+        &mut self,
+        d: &mut Decoded<'_>,
+        ether_type: u16,
+        rest: &'a [u8],
+    ) -> Option<&'a [u8]> {
+        match strip_vlans(ether_type, rest) {
+            Some((et, vlan, payload)) => {
+                d.ether_type = et;
+                d.vlan = vlan;
+                Some(payload)
+            }
+            None => {
+                self.stats.invalid += 1;
+                None
+            }
+        }
     }
 
     fn decode_ip<'a>(&'a mut self, ts: Timestamp, vlan: u32, l3: &'a [u8]) -> Net<'a> {
