@@ -3,7 +3,6 @@
 //! the ground truth as it goes.
 
 use otwatch_core::Timestamp;
-use otwatch_proto::dnp3::wire::crc;
 
 use crate::Truth;
 use crate::builder::{Cap, ms};
@@ -53,22 +52,10 @@ pub(crate) const IIN_DEVICE_RESTART: u16 = 0x8000;
 pub(crate) const IIN_CLASS1_EVENTS: u16 = 0x0200;
 
 /// A link frame: header with CRC, then user data in 16-byte blocks each
-/// followed by its CRC (CRCs little-endian).
+/// followed by its CRC (the encoder of otwatch's own DNP3 module).
 pub(crate) fn link_frame(ctrl: u8, dst: u16, src: u16, user_data: &[u8]) -> Vec<u8> {
-    assert!(
-        user_data.len() <= 250,
-        "link frames carry at most 250 bytes"
-    );
-    let mut f = vec![0x05, 0x64, (5 + user_data.len()) as u8, ctrl];
-    f.extend_from_slice(&dst.to_le_bytes());
-    f.extend_from_slice(&src.to_le_bytes());
-    let c = crc(&f);
-    f.extend_from_slice(&c.to_le_bytes());
-    for block in user_data.chunks(16) {
-        f.extend_from_slice(block);
-        f.extend_from_slice(&crc(block).to_le_bytes());
-    }
-    f
+    otwatch_proto::dnp3::wire::encode_frame(ctrl, dst, src, user_data)
+        .expect("link frames carry at most 250 bytes")
 }
 
 /// Object headers and data.

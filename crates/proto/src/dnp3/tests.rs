@@ -2,7 +2,6 @@
 
 use otwatch_core::{Direction, FlowInfo, Timestamp, Transport};
 
-use super::wire::crc;
 use super::*;
 use crate::testutil::{Recorder, feed_stream, flow};
 
@@ -15,17 +14,7 @@ const FROM_OUTSTATION: u8 = 0x44;
 
 /// A link frame with correct header and block CRCs.
 fn frame(control: u8, dst: u16, src: u16, user: &[u8]) -> Vec<u8> {
-    assert!(user.len() <= 250);
-    let mut v = vec![0x05, 0x64, (user.len() + 5) as u8, control];
-    v.extend_from_slice(&dst.to_le_bytes());
-    v.extend_from_slice(&src.to_le_bytes());
-    let c = crc(&v);
-    v.extend_from_slice(&c.to_le_bytes());
-    for b in user.chunks(16) {
-        v.extend_from_slice(b);
-        v.extend_from_slice(&crc(b).to_le_bytes());
-    }
-    v
+    super::wire::encode_frame(control, dst, src, user).expect("at most 250 bytes of user data")
 }
 
 /// Link frames carrying the fragment `app` in transport segments of at most

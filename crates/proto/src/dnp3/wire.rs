@@ -60,6 +60,27 @@ pub fn crc(data: &[u8]) -> u16 {
     !c
 }
 
+/// Encodes a link frame: header with its CRC, then `user_data` in 16-byte
+/// blocks each followed by its CRC (CRCs little-endian). `None` when the user
+/// data exceeds the 250 bytes a frame can carry. Used by the traffic generator
+/// and the tests; the dissector only reads frames.
+pub fn encode_frame(control: u8, dst: u16, src: u16, user_data: &[u8]) -> Option<Vec<u8>> {
+    if user_data.len() > MAX_USER_DATA {
+        return None;
+    }
+    let mut f = Vec::with_capacity(frame_len((user_data.len() + 5) as u8));
+    f.extend_from_slice(&[START[0], START[1], (user_data.len() + 5) as u8, control]);
+    f.extend_from_slice(&dst.to_le_bytes());
+    f.extend_from_slice(&src.to_le_bytes());
+    let c = crc(&f);
+    f.extend_from_slice(&c.to_le_bytes());
+    for block in user_data.chunks(BLOCK_LEN) {
+        f.extend_from_slice(block);
+        f.extend_from_slice(&crc(block).to_le_bytes());
+    }
+    Some(f)
+}
+
 /// Total length of a link frame whose LEN field is `len` (`len` >= 5).
 #[inline]
 pub fn frame_len(len: u8) -> usize {
@@ -951,16 +972,7 @@ mod tests {
 
     /// A link frame with correct CRCs.
     pub(crate) fn frame(control: u8, dst: u16, src: u16, user: &[u8]) -> Vec<u8> {
-        let mut v = vec![0x05, 0x64, (user.len() + 5) as u8, control];
-        v.extend_from_slice(&dst.to_le_bytes());
-        v.extend_from_slice(&src.to_le_bytes());
-        let c = crc(&v);
-        v.extend_from_slice(&c.to_le_bytes());
-        for b in user.chunks(16) {
-            v.extend_from_slice(b);
-            v.extend_from_slice(&crc(b).to_le_bytes());
-        }
-        v
+        encode_frame(control, dst, src, user).expect("at most 250 bytes of user data")
     }
 
     #[test]
