@@ -316,44 +316,35 @@ impl Inventory {
     }
 
     /// The consolidated device list (gateways separated, vendors looked up).
+    /// Linear in the number of devices; gateways come last, ordered by MAC.
     pub fn devices(&self) -> Vec<Device> {
-        let mut out: Vec<Device> = self.devices.clone();
-        let gateways: Vec<MacAddr> = self
+        let gateways: hashbrown::HashSet<MacAddr> = self
             .mac_ips
             .iter()
             .filter(|(_, ips)| ips.len() > GATEWAY_IPS)
             .map(|(m, _)| *m)
             .collect();
-        for gw in &gateways {
-            for d in out.iter_mut() {
-                if d.mac == Some(*gw) {
-                    d.mac = d.other_macs.pop();
-                }
-                d.other_macs.retain(|m| m != gw);
+        // First and last seen of the devices each gateway fronts.
+        let mut spans: BTreeMap<MacAddr, (Timestamp, Timestamp)> = BTreeMap::new();
+        let mut out: Vec<Device> = self.devices.clone();
+        for d in out.iter_mut() {
+            if gateways.is_empty() {
+                break;
             }
-            let mut g = Device::new(
-                out.len() as u32,
-                AddressKind::Gateway,
-                None,
-                0,
-                Timestamp::ZERO,
-            );
-            g.mac = Some(*gw);
-            let fronted: Vec<&Device> = self
-                .devices
-                .iter()
-                .filter(|d| d.mac == Some(*gw) || d.other_macs.contains(gw))
-                .collect();
-            g.first_seen = fronted
-                .iter()
-                .map(|d| d.first_seen)
-                .min()
-                .unwrap_or_default();
-            g.last_seen = fronted
-                .iter()
-                .map(|d| d.last_seen)
-                .max()
-                .unwrap_or_default();
+            let macs: Vec<MacAddr> = d.mac.iter().chain(d.other_macs.iter()).copied().collect();
+            for m in macs.iter().filter(|m| gateways.contains(*m)) {
+                let span = spans.entry(*m).or_insert((d.first_seen, d.last_seen));
+                span.0 = span.0.min(d.first_seen);
+                span.1 = span.1.max(d.last_seen);
+            }
+            let mut own = macs.into_iter().filter(|m| !gateways.contains(m));
+            d.mac = own.next();
+            d.other_macs = own.collect();
+        }
+        for (mac, (first, last)) in spans {
+            let mut g = Device::new(out.len() as u32, AddressKind::Gateway, None, 0, first);
+            g.mac = Some(mac);
+            g.last_seen = last;
             out.push(g);
         }
         for d in out.iter_mut() {
@@ -394,6 +385,165 @@ impl EventSink for Inventory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use otwatch_core::flow::ClientBy;
+    use otwatch_core::{FlowId, FlowSide, Transport};
+    use otwatch_proto::modbus;
+    use std::net::Ipv4Addr;
+
+    fn ip(last: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))
+    }
+
+    fn flow(id: u64, c: (u8, MacAddr), s: (u8, MacAddr), port: u16, t: i64) -> FlowInfo {
+        FlowInfo {
+            id: FlowId(id),
+            transport: Transport::Tcp,
+            ip_proto: 6,
+            vlan: 0,
+            client: FlowSide {
+                ip: ip(c.0),
+                port: 40000,
+                mac: c.1,
+            },
+            server: FlowSide {
+                ip: ip(s.0),
+                port,
+                mac: s.1,
+            },
+            client_by: ClientBy::Handshake,
+            proto: Some(Proto::Modbus),
+            first_seen: Timestamp(t),
+            last_seen: Timestamp(t + 10),
+            pkts: [3, 2],
+            bytes: [100, 80],
+            end_reason: None,
+        }
+    }
+
+    const HMI: MacAddr = MacAddr([0x00, 0x14, 0x22, 1, 1, 1]);
+    const PLC: MacAddr = MacAddr([0x00, 0x80, 0xf4, 2, 2, 2]);
+    const ROUTER: MacAddr = MacAddr([0x00, 0x00, 0x0c, 3, 3, 3]);
+
+    #[test]
+    fn roles_identity_and_counters() {
+        let mut inv = Inventory::new();
+        let f = flow(1, (1, HMI), (2, PLC), 502, 100);
+        inv.on_event(&Event::FlowStart(&f));
+        // A 43/14 response from the PLC: vendor, product code, revision.
+        let objects = [
+            0, 4, b'A', b'c', b'm', b'e', 1, 2, b'P', b'1', 2, 3, b'1', b'.', b'0',
+        ];
+        let pdu = modbus::Pdu {
+            mbap: modbus::Mbap {
+                transaction_id: 1,
+                protocol_id: 0,
+                length: 0,
+                unit_id: 1,
+            },
+            function_code: 43,
+            exception_code: None,
+            mei_type: Some(14),
+            body: modbus::Body::DeviceId {
+                read_code: 1,
+                conformity: 1,
+                more_follows: false,
+                next_object_id: 0,
+                object_count: 3,
+                objects: &objects,
+            },
+        };
+        let ev = AppEvent {
+            ts: Timestamp(105),
+            flow: &f,
+            dir: Direction::ToClient,
+            kind: MsgKind::Response,
+            msg: Message::Modbus(modbus::Message {
+                pdu,
+                request: None,
+                latency_ns: None,
+            }),
+        };
+        inv.on_event(&Event::App(&ev));
+        inv.on_event(&Event::FlowEnd(&f));
+        let d = inv.devices();
+        let plc = d.iter().find(|d| d.ip == Some(ip(2))).unwrap();
+        assert_eq!(plc.protocols[&Proto::Modbus].roles, vec![Role::Server]);
+        assert_eq!(plc.server_ports, vec![502]);
+        let id = plc.identity.as_ref().unwrap();
+        assert_eq!(
+            (
+                id.vendor.as_deref(),
+                id.product_code.as_deref(),
+                id.revision.as_deref()
+            ),
+            (Some("Acme"), Some("P1"), Some("1.0"))
+        );
+        assert_eq!(plc.identity_history.len(), 1);
+        assert_eq!(plc.mac, Some(PLC));
+        let hmi = d.iter().find(|d| d.ip == Some(ip(1))).unwrap();
+        assert_eq!(hmi.protocols[&Proto::Modbus].roles, vec![Role::Client]);
+        assert_eq!((hmi.packets_sent, hmi.bytes_sent), (3, 100));
+        assert_eq!(
+            (hmi.first_seen, hmi.last_seen),
+            (Timestamp(100), Timestamp(110))
+        );
+    }
+
+    #[test]
+    fn a_mac_fronting_many_ips_is_a_gateway() {
+        let mut inv = Inventory::new();
+        // Remote clients all arrive with the router's MAC.
+        for i in 0..6u8 {
+            let f = flow(i as u64, (100 + i, ROUTER), (2, PLC), 502, i as i64);
+            inv.on_event(&Event::FlowStart(&f));
+            inv.on_event(&Event::FlowEnd(&f));
+        }
+        let d = inv.devices();
+        let gws: Vec<_> = d
+            .iter()
+            .filter(|d| d.kind == AddressKind::Gateway)
+            .collect();
+        assert_eq!(gws.len(), 1);
+        assert_eq!(gws[0].mac, Some(ROUTER));
+        assert_eq!(gws[0].mac_vendor.map(|v| v.contains("Cisco")), Some(true));
+        assert_eq!(
+            (gws[0].first_seen, gws[0].last_seen),
+            (Timestamp(0), Timestamp(15))
+        );
+        for remote in d.iter().filter(|d| d.ip.is_some_and(|i| i != ip(2))) {
+            assert_eq!(remote.mac, None, "remote IPs do not get the router's MAC");
+        }
+        assert_eq!(
+            d.iter().find(|d| d.ip == Some(ip(2))).unwrap().mac,
+            Some(PLC)
+        );
+    }
+
+    #[test]
+    fn arp_binds_and_group_addresses_are_pseudo_devices() {
+        let mut inv = Inventory::new();
+        inv.on_event(&Event::Arp(&ArpEvent {
+            ts: Timestamp(1),
+            src_mac: PLC,
+            dst_mac: MacAddr::BROADCAST,
+            vlan: 0,
+            operation: 2,
+            sender_mac: PLC,
+            sender_ip: Some(ip(9)),
+            target_mac: HMI,
+            target_ip: Some(ip(1)),
+        }));
+        let mut f = flow(1, (1, HMI), (1, MacAddr::BROADCAST), 47808, 5);
+        f.server.ip = IpAddr::V4(Ipv4Addr::BROADCAST);
+        inv.on_event(&Event::FlowStart(&f));
+        let d = inv.devices();
+        assert_eq!(
+            d.iter().find(|d| d.ip == Some(ip(9))).unwrap().mac,
+            Some(PLC)
+        );
+        let b = d.iter().find(|d| d.kind == AddressKind::Broadcast).unwrap();
+        assert_eq!(b.mac, None);
+    }
 
     #[test]
     fn vendor_lookup() {
