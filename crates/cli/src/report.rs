@@ -157,6 +157,11 @@ pub fn print(r: &RunReport, devices: &[Device]) {
         real.len(),
         devices.len() - real.len()
     );
+    let width = real
+        .iter()
+        .filter_map(|d| d.ip.map(|i| i.to_string().len()))
+        .max()
+        .unwrap_or(1);
     for dev in real.iter().take(40) {
         let addr = dev.ip.map(|i| i.to_string()).unwrap_or_else(|| "-".into());
         let mac = dev.mac.map(|m| m.to_string()).unwrap_or_else(|| "-".into());
@@ -187,7 +192,7 @@ pub fn print(r: &RunReport, devices: &[Device]) {
             })
             .unwrap_or_default();
         println!(
-            "  {:<39} {:<17} {:<28} {:<30} {}",
+            "  {:<width$} {:<17} {:<28} {:<30} {}",
             addr,
             mac,
             dev.mac_vendor
