@@ -341,7 +341,7 @@ impl Decoder {
             self.stats.invalid += 1;
             return Net::Invalid;
         };
-        let (src, dst, proto, ttl, payload, frag) = match &p.net {
+        let (src, dst, proto, ttl, payload, frag, announced) = match &p.net {
             Some(LaxNetSlice::Ipv4(v4)) => {
                 self.stats.ipv4 += 1;
                 let h = v4.header();
@@ -361,6 +361,7 @@ impl Decoder {
                     h.ttl(),
                     pl,
                     frag,
+                    h.total_len().saturating_sub(h.ihl() as u16 * 4) as u32,
                 )
             }
             Some(LaxNetSlice::Ipv6(v6)) => {
@@ -386,6 +387,7 @@ impl Decoder {
                     h.hop_limit(),
                     pl,
                     frag,
+                    h.payload_length() as u32,
                 )
             }
             _ => {
@@ -393,10 +395,8 @@ impl Decoder {
                 return Net::Invalid;
             }
         };
-        let payload_len = match payload.len_source {
-            _ if payload.incomplete => payload.payload.len() as u32,
-            _ => payload.payload.len() as u32,
-        };
+        // What the header announces: the wire size even when the snap length cut the capture.
+        let payload_len = announced.max(payload.payload.len() as u32);
         if let Some(frag) = frag {
             self.stats.fragments += 1;
             let key = defrag::FragKey {

@@ -274,6 +274,7 @@ fn snaplen_truncated_packet_still_decodes() {
         panic!("{:?}", ip.l4)
     };
     assert_eq!(t.payload.len(), 40);
+    assert_eq!(ip.payload_len, 120, "byte counters use the announced size");
     assert_eq!(d.stats.truncated, 1);
     assert_eq!(
         d.stats.bad_tcp_checksum, 0,

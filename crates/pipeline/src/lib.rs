@@ -14,7 +14,7 @@
 mod stats;
 
 use otwatch_capture::Packet;
-use otwatch_core::{Direction, FlowInfo, Proto, Timestamp, Transport};
+use otwatch_core::{Direction, FlowInfo, Timestamp, Transport};
 use otwatch_decode::{DecodeStats, Decoder, DefragConfig, Net};
 use otwatch_flow::{FlowConfig, FlowHandler, FlowStats, FlowTable};
 use otwatch_proto::event::{ArpEvent, Event, EventSink};
@@ -244,10 +244,5 @@ impl<S: EventSink> Pipeline<S> {
     /// Latest packet timestamp seen.
     pub fn now(&self) -> Timestamp {
         self.last_ts
-    }
-
-    /// Protocols with a dissector.
-    pub fn protocols() -> &'static [Proto] {
-        Proto::ALL
     }
 }
