@@ -10,7 +10,9 @@ pub mod net;
 pub mod proto;
 pub mod time;
 
-pub use flow::{Direction, Endpoints, FlowId, FlowInfo, FlowKey, FlowSide, Transport};
+pub use flow::{
+    ClientBy, Direction, EndReason, Endpoints, FlowId, FlowInfo, FlowKey, FlowSide, Transport,
+};
 pub use net::MacAddr;
 pub use proto::{MsgKind, Proto};
 pub use time::Timestamp;

@@ -34,8 +34,50 @@ macro_rules! protos {
 
 protos! {
     Modbus => "modbus", "Modbus/TCP";
+    Umas => "umas", "Schneider UMAS";
     Dnp3 => "dnp3", "DNP3";
+    S7comm => "s7comm", "Siemens S7comm";
+    S7commPlus => "s7comm_plus", "Siemens S7comm-plus";
+    Enip => "enip", "EtherNet/IP";
+    Bacnet => "bacnet", "BACnet/IP";
+    Iec104 => "iec104", "IEC 60870-5-104";
+    Mms => "mms", "IEC 61850 MMS";
+    Goose => "goose", "IEC 61850 GOOSE";
+    Sv => "sv", "IEC 61850 Sampled Values";
+    Opcua => "opcua", "OPC UA binary";
+    Mqtt => "mqtt", "MQTT";
+    Fins => "fins", "Omron FINS";
+    ProfinetDcp => "profinet_dcp", "Profinet DCP";
+    ProfinetRt => "profinet_rt", "Profinet RT";
+    ProfinetIo => "profinet_io", "Profinet IO-CM (DCE/RPC)";
+    Ads => "ads", "Beckhoff ADS/AMS";
+    Melsec => "melsec", "Mitsubishi MELSEC (SLMP/MC)";
+    Srtp => "srtp", "GE SRTP";
+    HartIp => "hart_ip", "HART-IP";
+    C37118 => "c37118", "IEEE C37.118 synchrophasor";
+    Fox => "fox", "Niagara Fox";
+    Tristation => "tristation", "Triconex TriStation";
     Arp => "arp", "ARP";
+    Dhcp => "dhcp", "DHCP";
+    Dhcpv6 => "dhcpv6", "DHCPv6";
+    Dns => "dns", "DNS";
+    Nbns => "nbns", "NetBIOS name service";
+    Mdns => "mdns", "Multicast DNS";
+    Llmnr => "llmnr", "LLMNR";
+    Http => "http", "HTTP/1.x";
+    Tls => "tls", "TLS";
+    Ssh => "ssh", "SSH";
+    Telnet => "telnet", "Telnet";
+    Ftp => "ftp", "FTP";
+    Smb => "smb", "SMB";
+    Snmp => "snmp", "SNMP";
+    Lldp => "lldp", "LLDP";
+    Cdp => "cdp", "Cisco Discovery Protocol";
+    Ntp => "ntp", "NTP";
+    Syslog => "syslog", "Syslog";
+    Rdp => "rdp", "RDP";
+    Vnc => "vnc", "VNC (RFB)";
+    Icmp => "icmp", "ICMP";
 }
 
 impl Serialize for Proto {

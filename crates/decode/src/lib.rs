@@ -99,7 +99,10 @@ pub enum L4<'a> {
         v6: bool,
         icmp_type: u8,
         code: u8,
+        /// The message body after type, code and checksum.
         payload: &'a [u8],
+        /// The whole ICMP message, header included (for the ICMP dissector).
+        raw: &'a [u8],
     },
     /// Another IP protocol, or a transport header that could not be read.
     Other {
@@ -533,6 +536,7 @@ fn icmp_of(v6: bool, b: &[u8]) -> L4<'_> {
         icmp_type: b.first().copied().unwrap_or(0),
         code: b.get(1).copied().unwrap_or(0),
         payload: b.get(4..).unwrap_or(&[]),
+        raw: b,
     }
 }
 

@@ -86,7 +86,7 @@ pub trait FlowHandler<A> {
         dir: Direction,
         len: u32,
     );
-    /// A UDP datagram.
+    /// A UDP datagram, or a whole ICMP message (other IP protocols: their payload).
     fn datagram(
         &mut self,
         ts: Timestamp,
@@ -355,7 +355,8 @@ impl<A> FlowTable<A> {
                 dport,
                 payload,
             } => (Transport::Udp, sport, dport, None, payload),
-            L4::Icmp { payload, .. } | L4::Other { payload } => {
+            // ICMP messages go to the handler whole (type and code included).
+            L4::Icmp { raw: payload, .. } | L4::Other { payload } => {
                 (Transport::OtherIp, 0, 0, None, payload)
             }
             L4::Fragment => return,
@@ -467,7 +468,7 @@ impl<A> FlowTable<A> {
                     }
                 }
                 None => {
-                    if transport == Transport::Udp {
+                    if matches!(transport, Transport::Udp | Transport::OtherIp) {
                         h.datagram(ts, &mut f.info, &mut f.app, dir, payload);
                     }
                     LIST_OTHER

@@ -14,11 +14,11 @@
 mod stats;
 
 use otwatch_capture::Packet;
-use otwatch_core::{Direction, FlowInfo, Timestamp, Transport};
+use otwatch_core::{Direction, FlowInfo, Proto, Timestamp, Transport};
 use otwatch_decode::{DecodeStats, Decoder, DefragConfig, Net};
 use otwatch_flow::{FlowConfig, FlowHandler, FlowStats, FlowTable};
 use otwatch_proto::event::{ArpEvent, Event, EventSink};
-use otwatch_proto::{Ctx, Dissector, Registry, Session, registry};
+use otwatch_proto::{Ctx, Dissector, Registry, Session, l2, protocols};
 
 pub use stats::{ProtoCounts, Summary};
 
@@ -63,7 +63,7 @@ impl<S: EventSink> Handler<S> {
         datagram: bool,
     ) -> usize {
         if let AppState::Probing(left) = app {
-            match registry::probe(info.transport, data).and_then(Session::new) {
+            match protocols::probe(info.transport, data).and_then(Session::new) {
                 Some(s) => {
                     info.proto = Some(s.proto());
                     *app = AppState::Session(s);
@@ -80,7 +80,13 @@ impl<S: EventSink> Handler<S> {
         match app {
             AppState::Session(s) => {
                 let mut cx = Ctx::new(ts, info, dir, &mut self.sink);
-                s.on_data(data, datagram, &mut cx)
+                let n = s.on_data(data, datagram, &mut cx);
+                // A session may find a more specific protocol inside (TPKT on 102).
+                let p = s.proto();
+                if info.proto != Some(p) {
+                    info.proto = Some(p);
+                }
+                n
             }
             _ => data.len(),
         }
@@ -93,7 +99,10 @@ impl<S: EventSink> FlowHandler<AppState> for Handler<S> {
     }
 
     fn flow_start(&mut self, _ts: Timestamp, info: &mut FlowInfo) -> AppState {
-        let by_port = self.registry.lookup(info.transport, info.server.port);
+        let by_port = match info.transport {
+            Transport::OtherIp if matches!(info.ip_proto, 1 | 58) => Some(Proto::Icmp),
+            t => self.registry.lookup(t, info.server.port),
+        };
         let app = match by_port.and_then(Session::new) {
             Some(s) => {
                 info.proto = by_port;
@@ -211,8 +220,21 @@ impl<S: EventSink> Pipeline<S> {
                 };
                 self.handler.sink.on_event(&Event::Arp(&ev));
             }
-            // L2 dissectors (GOOSE, SV, Profinet, LLDP) plug in here.
-            Net::L2 { .. } | Net::Invalid => {}
+            Net::L2 { payload } => {
+                if let Some(proto) = l2::classify(d.ether_type, payload) {
+                    let flow = l2::frame_flow(
+                        d.ts,
+                        d.src_mac,
+                        d.dst_mac,
+                        d.vlan,
+                        proto,
+                        pkt.orig_len as usize,
+                    );
+                    let mut cx = Ctx::new(d.ts, &flow, Direction::ToServer, &mut self.handler.sink);
+                    l2::dispatch(proto, payload, &mut cx);
+                }
+            }
+            Net::Invalid => {}
         }
     }
 

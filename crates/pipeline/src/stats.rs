@@ -36,6 +36,9 @@ pub struct Summary {
     /// Dense counters by (protocol, function code, kind) for the hot path.
     #[serde(skip)]
     fc: Vec<[u64; 3]>,
+    /// Codes of 256 and above (FINS commands, S7 userdata, OPC UA services...).
+    #[serde(skip)]
+    fc_wide: BTreeMap<(Proto, u16), [u64; 3]>,
 }
 
 const FC_SLOTS: usize = 256;
@@ -63,8 +66,13 @@ impl Summary {
 
     /// Folds the dense counters into `protocols[..].functions`; call before reporting.
     pub fn finalize(&mut self) {
-        for (i, c) in self.fc.iter().enumerate() {
-            let (p, f) = (Proto::ALL[i / FC_SLOTS], i % FC_SLOTS);
+        let dense = self
+            .fc
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (Proto::ALL[i / FC_SLOTS], i % FC_SLOTS, c));
+        let wide = self.fc_wide.iter().map(|((p, f), c)| (*p, *f as usize, c));
+        for (p, f, c) in dense.chain(wide) {
             for (k, kind) in [MsgKind::Request, MsgKind::Response, MsgKind::Other]
                 .iter()
                 .enumerate()
@@ -84,9 +92,13 @@ impl Summary {
             MsgKind::Response => 1,
             MsgKind::Other => 2,
         };
-        self.fc
-            .get(slot(proto) * FC_SLOTS + fc as usize)
-            .map_or(0, |c| c[k])
+        if (fc as usize) < FC_SLOTS {
+            self.fc
+                .get(slot(proto) * FC_SLOTS + fc as usize)
+                .map_or(0, |c| c[k])
+        } else {
+            self.fc_wide.get(&(proto, fc)).map_or(0, |c| c[k])
+        }
     }
 }
 
@@ -102,9 +114,13 @@ impl EventSink for Summary {
                     MsgKind::Response => 1,
                     MsgKind::Other => 2,
                 };
-                let fc = (a.msg.function_code() as usize).min(FC_SLOTS - 1);
-                if let Some(c) = self.fc.get_mut(slot(p) * FC_SLOTS + fc) {
-                    c[k] += 1;
+                let fc = a.msg.function_code();
+                if (fc as usize) < FC_SLOTS {
+                    if let Some(c) = self.fc.get_mut(slot(p) * FC_SLOTS + fc as usize) {
+                        c[k] += 1;
+                    }
+                } else {
+                    self.fc_wide.entry((p, fc)).or_default()[k] += 1;
                 }
                 let e = self.protocols.entry(p).or_default();
                 e.messages += 1;

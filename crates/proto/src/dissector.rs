@@ -13,7 +13,12 @@
 
 use otwatch_core::{Direction, FlowInfo, MsgKind, Proto, Timestamp};
 
-use crate::event::{AppEvent, ErrorDetail, Event, EventSink, GapEvent, MalformedEvent, Message};
+use crate::event::{AppEvent, Event, EventSink, GapEvent, MalformedEvent, Message};
+
+/// A parse error as carried by a malformed event: its `Display` is the
+/// human-readable detail. Every protocol's typed error qualifies.
+pub trait Detail: std::fmt::Display + std::fmt::Debug {}
+impl<T: std::fmt::Display + std::fmt::Debug> Detail for T {}
 
 /// Everything a dissector needs to report: time, flow, direction and the sink.
 pub struct Ctx<'a> {
@@ -40,7 +45,8 @@ impl<'a> Ctx<'a> {
 
     /// Reports a dissected message.
     #[inline]
-    pub fn message(&mut self, kind: MsgKind, msg: Message<'_>) {
+    pub fn message<'m>(&mut self, kind: MsgKind, msg: impl Into<Message<'m>>) {
+        let msg = msg.into();
         let ev = AppEvent {
             ts: self.ts,
             flow: self.flow,
@@ -56,7 +62,7 @@ impl<'a> Ctx<'a> {
         &mut self,
         proto: Proto,
         code: &'static str,
-        detail: ErrorDetail,
+        detail: &dyn Detail,
         function_code: Option<u16>,
         data: &[u8],
     ) {
@@ -99,4 +105,11 @@ pub trait Dissector {
     /// The flow ended; report anything still pending (for example requests
     /// that never got an answer are simply dropped).
     fn on_end(&mut self, _cx: &mut Ctx<'_>) {}
+
+    /// The protocol found inside the flow when it differs from the one the
+    /// session was created for (a TPKT/COTP session on TCP 102 may carry
+    /// S7comm, S7comm-plus or MMS). `None` keeps the session's own.
+    fn proto_hint(&self) -> Option<Proto> {
+        None
+    }
 }

@@ -9,7 +9,8 @@ use std::net::IpAddr;
 
 use otwatch_core::{Direction, FlowInfo, MacAddr, MsgKind, Proto, Timestamp};
 
-use crate::{dnp3, modbus};
+pub use crate::dissector::Detail;
+pub use crate::protocols::Message;
 
 /// One event of the stream.
 #[derive(Clone, Copy, Debug)]
@@ -38,30 +39,6 @@ pub struct AppEvent<'a> {
     pub msg: Message<'a>,
 }
 
-/// Application messages, one variant per protocol.
-#[derive(Clone, Copy, Debug)]
-pub enum Message<'a> {
-    Modbus(modbus::Message<'a>),
-    Dnp3(dnp3::Message<'a>),
-}
-
-impl Message<'_> {
-    pub fn proto(&self) -> Proto {
-        match self {
-            Message::Modbus(_) => Proto::Modbus,
-            Message::Dnp3(_) => Proto::Dnp3,
-        }
-    }
-
-    /// The protocol's function/command code, as counted in reports.
-    pub fn function_code(&self) -> u16 {
-        match self {
-            Message::Modbus(m) => m.function_code() as u16,
-            Message::Dnp3(m) => m.function_code as u16,
-        }
-    }
-}
-
 /// A PDU that failed to parse.
 #[derive(Clone, Copy, Debug)]
 pub struct MalformedEvent<'a> {
@@ -72,27 +49,11 @@ pub struct MalformedEvent<'a> {
     /// Stable snake_case error code, e.g. `bad_protocol_id`.
     pub code: &'static str,
     /// Human-readable explanation with the offending values.
-    pub detail: ErrorDetail,
+    pub detail: &'a dyn Detail,
     /// Function code of the PDU when the header was readable.
     pub function_code: Option<u16>,
     /// The bytes that were rejected (possibly a prefix).
     pub data: &'a [u8],
-}
-
-/// The typed parse error of each protocol; `Display` gives the detail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorDetail {
-    Modbus(modbus::Error),
-    Dnp3(dnp3::Error),
-}
-
-impl std::fmt::Display for ErrorDetail {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ErrorDetail::Modbus(e) => e.fmt(f),
-            ErrorDetail::Dnp3(e) => e.fmt(f),
-        }
-    }
 }
 
 /// Missing bytes in one direction of a TCP stream.

@@ -6,7 +6,7 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::event::{AppEvent, ArpEvent, Event, MalformedEvent, Message};
+use crate::event::{AppEvent, ArpEvent, Event, MalformedEvent};
 use otwatch_core::{Direction, FlowInfo, MsgKind, Proto, Timestamp, Transport};
 
 /// Bytes as a lower-case hex string.
@@ -56,10 +56,13 @@ fn envelope<M: SerializeMap>(
     m.serialize_entry("proto", proto.name())?;
     m.serialize_entry("transport", flow.transport.as_str())?;
     m.serialize_entry("kind", kind.as_str())?;
-    m.serialize_entry("flow_id", &flow.id.0)?;
-    m.serialize_entry("direction", &dir)?;
-    m.serialize_entry("src_ip", &ep.src.ip)?;
-    m.serialize_entry("dst_ip", &ep.dst.ip)?;
+    // Link-layer frames (GOOSE, SV, Profinet, LLDP, CDP) have no flow and no IP.
+    if flow.transport != Transport::L2 {
+        m.serialize_entry("flow_id", &flow.id.0)?;
+        m.serialize_entry("direction", &dir)?;
+        m.serialize_entry("src_ip", &ep.src.ip)?;
+        m.serialize_entry("dst_ip", &ep.dst.ip)?;
+    }
     if matches!(flow.transport, Transport::Tcp | Transport::Udp) {
         m.serialize_entry("src_port", &ep.src.port)?;
         m.serialize_entry("dst_port", &ep.dst.port)?;
@@ -95,10 +98,7 @@ impl Serialize for Record<'_> {
             Record::App(a) => {
                 let proto = a.msg.proto();
                 envelope(&mut m, a.ts, "message", proto, a.flow, a.dir, a.kind)?;
-                match &a.msg {
-                    Message::Modbus(x) => m.serialize_entry(proto.name(), x)?,
-                    Message::Dnp3(x) => m.serialize_entry(proto.name(), x)?,
-                }
+                a.msg.serialize_into(&mut m)?;
             }
             Record::Malformed(e) => {
                 envelope(

@@ -2,63 +2,10 @@
 //!
 //! A flow gets a protocol by its server port (the [`Registry`] table), or, when
 //! no port matches, by probing the first payloads against each protocol's
-//! `probe` function. Adding a protocol means adding one line to `sessions!`
-//! and its default ports to [`Registry::default`].
+//! `probe` function (see [`crate::protocols`]). Each protocol module declares
+//! its default ports in `PORTS`; the table can be changed per deployment.
 
 use otwatch_core::{Proto, Transport};
-
-use crate::dissector::{Ctx, Dissector};
-use crate::{dnp3, modbus};
-
-macro_rules! sessions {
-    ($($variant:ident => $module:ident),* $(,)?) => {
-        /// The per-flow state of whichever dissector owns the flow.
-        #[derive(Debug)]
-        pub enum Session {
-            $($variant(Box<$module::Session>)),*
-        }
-
-        impl Session {
-            /// A fresh session for `proto`, if otwatch dissects it over TCP/UDP.
-            pub fn new(proto: Proto) -> Option<Session> {
-                match proto {
-                    $(Proto::$variant => Some(Session::$variant(Box::default())),)*
-                    #[allow(unreachable_patterns)]
-                    _ => None,
-                }
-            }
-
-            pub fn proto(&self) -> Proto {
-                match self { $(Session::$variant(_) => Proto::$variant),* }
-            }
-        }
-
-        impl Dissector for Session {
-            #[inline]
-            fn on_data(&mut self, data: &[u8], datagram: bool, cx: &mut Ctx<'_>) -> usize {
-                match self { $(Session::$variant(s) => s.on_data(data, datagram, cx)),* }
-            }
-            fn on_gap(&mut self, len: u32, cx: &mut Ctx<'_>) {
-                match self { $(Session::$variant(s) => s.on_gap(len, cx)),* }
-            }
-            fn on_end(&mut self, cx: &mut Ctx<'_>) {
-                match self { $(Session::$variant(s) => s.on_end(cx)),* }
-            }
-        }
-
-        /// Tries every protocol's content probe on the first payload of a flow
-        /// that no port matched.
-        pub fn probe(transport: Transport, data: &[u8]) -> Option<Proto> {
-            $(if $module::probe(transport, data) { return Some(Proto::$variant); })*
-            None
-        }
-    };
-}
-
-sessions! {
-    Modbus => modbus,
-    Dnp3 => dnp3,
-}
 
 /// Port table: which protocol a TCP or UDP server port carries.
 #[derive(Clone)]
@@ -73,10 +20,9 @@ impl Default for Registry {
     /// The IANA-registered ports of every dissector.
     fn default() -> Self {
         let mut r = Registry::empty();
-        r.set(Transport::Tcp, 502, Proto::Modbus);
-        r.set(Transport::Udp, 502, Proto::Modbus);
-        r.set(Transport::Tcp, 20000, Proto::Dnp3);
-        r.set(Transport::Udp, 20000, Proto::Dnp3);
+        for (t, port, p) in crate::protocols::default_ports() {
+            r.set(t, port, p);
+        }
         r
     }
 }
@@ -135,7 +81,14 @@ mod tests {
         let r = Registry::default();
         assert_eq!(r.lookup(Transport::Tcp, 502), Some(Proto::Modbus));
         assert_eq!(r.lookup(Transport::Udp, 20000), Some(Proto::Dnp3));
-        assert_eq!(r.lookup(Transport::Tcp, 80), None);
+        assert_eq!(r.lookup(Transport::Tcp, 102), Some(Proto::S7comm));
+        assert_eq!(r.lookup(Transport::Tcp, 9), None);
+        // Every declared port lands in the table, and no port is claimed twice.
+        let mut seen = std::collections::HashSet::new();
+        for (t, port, p) in crate::protocols::default_ports() {
+            assert!(seen.insert((t, port)), "{t:?}/{port} claimed twice");
+            assert_eq!(r.lookup(t, port), Some(p));
+        }
         assert_eq!(r.lookup(Transport::L2, 502), None);
     }
 }

@@ -109,7 +109,7 @@ impl std::error::Error for UnknownScenario {}
 
 /// Every scenario, `demo` first.
 pub fn scenarios() -> &'static [Scenario] {
-    scenarios::LIST
+    &scenarios::LIST
 }
 
 /// Builds scenario `name`. The same `(name, seed)` always gives the same capture.

@@ -304,3 +304,47 @@ pub(crate) fn offload_tcp_checksum(frame: &mut [u8], link: Link, src: &Host, dst
     };
     frame[at..at + 2].copy_from_slice(&bad.to_be_bytes());
 }
+
+/// A link-layer frame (GOOSE, SV, Profinet, LLDP...): Ethernet II with
+/// `ether_type`, optionally 802.1Q-tagged with `vlan` (priority 4, as IEC
+/// 61850 publishers send), padded to the Ethernet minimum.
+#[allow(dead_code)] // used by the L2 protocol scenarios
+pub(crate) fn eth_frame(
+    src: [u8; 6],
+    dst: [u8; 6],
+    vlan: Option<u16>,
+    ether_type: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut f = Vec::with_capacity(18 + payload.len());
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&src);
+    if let Some(v) = vlan {
+        f.extend_from_slice(&0x8100u16.to_be_bytes());
+        f.extend_from_slice(&((4u16 << 13) | (v & 0x0fff)).to_be_bytes());
+    }
+    f.extend_from_slice(&ether_type.to_be_bytes());
+    f.extend_from_slice(payload);
+    pad(f)
+}
+
+/// An IEEE 802.3 frame with an LLC/SNAP header (`AA AA 03`, `oui`, `pid`),
+/// as CDP uses, padded to the Ethernet minimum.
+#[allow(dead_code)] // used by the CDP scenario
+pub(crate) fn snap_frame(
+    src: [u8; 6],
+    dst: [u8; 6],
+    oui: u32,
+    pid: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut f = Vec::with_capacity(22 + payload.len());
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    f.extend_from_slice(&[0xaa, 0xaa, 0x03]);
+    f.extend_from_slice(&oui.to_be_bytes()[1..]);
+    f.extend_from_slice(&pid.to_be_bytes());
+    f.extend_from_slice(payload);
+    pad(f)
+}

@@ -20,7 +20,7 @@ pub mod wire;
 use otwatch_core::{MsgKind, Proto, Timestamp, Transport};
 
 use crate::dissector::{Ctx, Dissector};
-use crate::event::{ErrorDetail, Message as AnyMessage};
+use crate::protocols::ProtoMessage;
 pub use wire::{
     Apdu, AppControl, Error, Frame, LinkHeader, ObjectHeader, ObjectHeaders, ObjectSize,
     TransportHeader, function_name,
@@ -111,11 +111,15 @@ impl<'a> Message<'a> {
     }
 }
 
-impl<'a> From<Message<'a>> for AnyMessage<'a> {
-    fn from(m: Message<'a>) -> Self {
-        AnyMessage::Dnp3(m)
+impl ProtoMessage for Message<'_> {
+    #[inline]
+    fn function_code(&self) -> u16 {
+        self.function_code() as u16
     }
 }
+
+/// Default server ports.
+pub const PORTS: &[(Transport, u16)] = &[(Transport::Tcp, 20000), (Transport::Udp, 20000)];
 
 /// Request, response or neither, from the application function code.
 pub fn msg_kind(function_code: u8) -> MsgKind {
@@ -190,7 +194,7 @@ impl Session {
         cx.malformed(
             Proto::Dnp3,
             e.code(),
-            ErrorDetail::Dnp3(e),
+            &e,
             e.function().map(u16::from),
             shown,
         );
@@ -291,7 +295,7 @@ impl Session {
             request,
             latency_ns: request.map(|r| cx.ts.nanos_since(r.ts)),
         };
-        cx.message(kind, AnyMessage::Dnp3(msg));
+        cx.message(kind, crate::Message::Dnp3(msg));
         if let Some(e) = error {
             self.malformed(e, app, cx);
         }

@@ -12,7 +12,7 @@ pub mod wire;
 use otwatch_core::{Direction, MsgKind, Proto, Timestamp, Transport};
 
 use crate::dissector::{Ctx, Dissector};
-use crate::event::{ErrorDetail, Message as AnyMessage};
+use crate::protocols::ProtoMessage;
 pub use wire::{Body, Error, Mbap, Pdu, Side};
 use wire::{MBAP_LEN, check_mbap, parse_mbap, parse_pdu};
 
@@ -80,11 +80,15 @@ impl<'a> Message<'a> {
     }
 }
 
-impl<'a> From<Message<'a>> for AnyMessage<'a> {
-    fn from(m: Message<'a>) -> Self {
-        AnyMessage::Modbus(m)
+impl ProtoMessage for Message<'_> {
+    #[inline]
+    fn function_code(&self) -> u16 {
+        self.function_code() as u16
     }
 }
+
+/// Default server ports.
+pub const PORTS: &[(Transport, u16)] = &[(Transport::Tcp, 502), (Transport::Udp, 502)];
 
 /// Per-flow Modbus state.
 #[derive(Debug, Default)]
@@ -232,7 +236,7 @@ impl Session {
         let latency_ns = request.map(|r| cx.ts.nanos_since(r.ts));
         cx.message(
             kind,
-            AnyMessage::Modbus(Message {
+            crate::Message::Modbus(Message {
                 pdu,
                 request,
                 latency_ns,
@@ -245,7 +249,7 @@ impl Session {
         cx.malformed(
             Proto::Modbus,
             e.code(),
-            ErrorDetail::Modbus(e),
+            &e,
             e.function().map(u16::from),
             shown,
         );

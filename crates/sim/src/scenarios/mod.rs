@@ -1,9 +1,19 @@
 //! The scenario catalogue.
 
+mod bacnet_iec104_fins;
 mod demo;
 mod dnp3;
+mod enip;
+mod iso;
+mod it_app;
+mod it_net;
 mod modbus;
 mod network;
+mod opcua_mqtt_profinet;
+mod other_ot;
+mod s7;
+
+use std::sync::LazyLock;
 
 use crate::builder::Cap;
 use crate::{Capture, Scenario};
@@ -75,99 +85,158 @@ pub(crate) mod hosts {
     pub const DNP3_OUTSTATION: u16 = 10;
 }
 
-/// Every scenario, `demo` first.
-pub(crate) static LIST: &[Scenario] = &[
-    Scenario {
-        name: "demo",
-        description: demo::DESCRIPTION,
-    },
-    Scenario {
-        name: "modbus_polling",
-        description: modbus::POLLING,
-    },
-    Scenario {
-        name: "modbus_writes",
-        description: modbus::WRITES,
-    },
-    Scenario {
-        name: "modbus_exceptions",
-        description: modbus::EXCEPTIONS,
-    },
-    Scenario {
-        name: "modbus_malformed",
-        description: modbus::MALFORMED,
-    },
-    Scenario {
-        name: "modbus_segmented",
-        description: modbus::SEGMENTED,
-    },
-    Scenario {
-        name: "modbus_midstream",
-        description: modbus::MIDSTREAM,
-    },
-    Scenario {
-        name: "modbus_udp",
-        description: modbus::UDP,
-    },
-    Scenario {
-        name: "dnp3_polling",
-        description: dnp3::POLLING,
-    },
-    Scenario {
-        name: "dnp3_control",
-        description: dnp3::CONTROL,
-    },
-    Scenario {
-        name: "dnp3_malformed",
-        description: dnp3::MALFORMED,
-    },
-    Scenario {
-        name: "dnp3_udp",
-        description: dnp3::UDP,
-    },
-    Scenario {
-        name: "net_vlan",
-        description: network::VLAN,
-    },
-    Scenario {
-        name: "net_ipv6",
-        description: network::IPV6,
-    },
-    Scenario {
-        name: "net_fragments",
-        description: network::FRAGMENTS,
-    },
-    Scenario {
-        name: "net_tcp_anomalies",
-        description: network::TCP_ANOMALIES,
-    },
-    Scenario {
-        name: "net_bad_checksums",
-        description: network::BAD_CHECKSUMS,
-    },
+/// A scenario and the function that builds it.
+pub(crate) type Entry = (Scenario, fn(&mut Cap));
+/// The scenarios of one protocol family.
+pub(crate) type Group = &'static [Entry];
+
+/// The core scenarios (demo, Modbus, DNP3, network irregularities).
+const CORE: Group = &[
+    (
+        Scenario {
+            name: "demo",
+            description: demo::DESCRIPTION,
+        },
+        demo::demo,
+    ),
+    (
+        Scenario {
+            name: "modbus_polling",
+            description: modbus::POLLING,
+        },
+        modbus::polling,
+    ),
+    (
+        Scenario {
+            name: "modbus_writes",
+            description: modbus::WRITES,
+        },
+        modbus::writes,
+    ),
+    (
+        Scenario {
+            name: "modbus_exceptions",
+            description: modbus::EXCEPTIONS,
+        },
+        modbus::exceptions,
+    ),
+    (
+        Scenario {
+            name: "modbus_malformed",
+            description: modbus::MALFORMED,
+        },
+        modbus::malformed,
+    ),
+    (
+        Scenario {
+            name: "modbus_segmented",
+            description: modbus::SEGMENTED,
+        },
+        modbus::segmented,
+    ),
+    (
+        Scenario {
+            name: "modbus_midstream",
+            description: modbus::MIDSTREAM,
+        },
+        modbus::midstream,
+    ),
+    (
+        Scenario {
+            name: "modbus_udp",
+            description: modbus::UDP,
+        },
+        modbus::udp,
+    ),
+    (
+        Scenario {
+            name: "dnp3_polling",
+            description: dnp3::POLLING,
+        },
+        dnp3::polling,
+    ),
+    (
+        Scenario {
+            name: "dnp3_control",
+            description: dnp3::CONTROL,
+        },
+        dnp3::control,
+    ),
+    (
+        Scenario {
+            name: "dnp3_malformed",
+            description: dnp3::MALFORMED,
+        },
+        dnp3::malformed,
+    ),
+    (
+        Scenario {
+            name: "dnp3_udp",
+            description: dnp3::UDP,
+        },
+        dnp3::udp,
+    ),
+    (
+        Scenario {
+            name: "net_vlan",
+            description: network::VLAN,
+        },
+        network::vlan,
+    ),
+    (
+        Scenario {
+            name: "net_ipv6",
+            description: network::IPV6,
+        },
+        network::ipv6,
+    ),
+    (
+        Scenario {
+            name: "net_fragments",
+            description: network::FRAGMENTS,
+        },
+        network::fragments,
+    ),
+    (
+        Scenario {
+            name: "net_tcp_anomalies",
+            description: network::TCP_ANOMALIES,
+        },
+        network::tcp_anomalies,
+    ),
+    (
+        Scenario {
+            name: "net_bad_checksums",
+            description: network::BAD_CHECKSUMS,
+        },
+        network::bad_checksums,
+    ),
 ];
 
+/// Every group, `CORE` (with `demo`) first. Each protocol family keeps its
+/// scenarios in its own module.
+const GROUPS: &[Group] = &[
+    CORE,
+    s7::SCENARIOS,
+    iso::SCENARIOS,
+    enip::SCENARIOS,
+    bacnet_iec104_fins::SCENARIOS,
+    opcua_mqtt_profinet::SCENARIOS,
+    it_net::SCENARIOS,
+    it_app::SCENARIOS,
+    other_ot::SCENARIOS,
+];
+
+/// Every scenario, `demo` first.
+pub(crate) static LIST: LazyLock<Vec<Scenario>> =
+    LazyLock::new(|| GROUPS.iter().flat_map(|g| g.iter().map(|e| e.0)).collect());
+
 pub(crate) fn generate(name: &str, seed: u64) -> Option<Capture> {
-    let build: fn(&mut Cap) = match name {
-        "demo" => demo::demo,
-        "modbus_polling" => modbus::polling,
-        "modbus_writes" => modbus::writes,
-        "modbus_exceptions" => modbus::exceptions,
-        "modbus_malformed" => modbus::malformed,
-        "modbus_segmented" => modbus::segmented,
-        "modbus_midstream" => modbus::midstream,
-        "modbus_udp" => modbus::udp,
-        "dnp3_polling" => dnp3::polling,
-        "dnp3_control" => dnp3::control,
-        "dnp3_malformed" => dnp3::malformed,
-        "dnp3_udp" => dnp3::udp,
-        "net_vlan" => network::vlan,
-        "net_ipv6" => network::ipv6,
-        "net_fragments" => network::fragments,
-        "net_tcp_anomalies" => network::tcp_anomalies,
-        "net_bad_checksums" => network::bad_checksums,
-        _ => return None,
-    };
+    let build = GROUPS
+        .iter()
+        .flat_map(|g| g.iter())
+        .find(|(s, _)| s.name == name)?
+        .1;
     let mut cap = Cap::new(seed, name);
     build(&mut cap);
     Some(cap.finish())

@@ -1,0 +1,24 @@
+//! Multicast DNS.
+
+use otwatch_core::Transport;
+
+use crate::dissector::{Ctx, Dissector};
+
+/// Default server ports.
+pub const PORTS: &[(Transport, u16)] = &[(Transport::Udp, 5353)];
+
+/// Strict content check for flows on other ports.
+pub fn probe(_transport: Transport, _data: &[u8]) -> bool {
+    false
+}
+
+/// Per-flow state.
+#[derive(Debug, Default)]
+pub struct Session {}
+
+impl Dissector for Session {
+    fn on_data(&mut self, data: &[u8], _datagram: bool, _cx: &mut Ctx<'_>) -> usize {
+        data.len()
+    }
+    fn on_gap(&mut self, _len: u32, _cx: &mut Ctx<'_>) {}
+}
