@@ -36,6 +36,7 @@ protos! {
     Modbus => "modbus", "Modbus/TCP";
     Umas => "umas", "Schneider UMAS";
     Dnp3 => "dnp3", "DNP3";
+    Cotp => "cotp", "ISO transport (TPKT/COTP)";
     S7comm => "s7comm", "Siemens S7comm";
     S7commPlus => "s7comm_plus", "Siemens S7comm-plus";
     Enip => "enip", "EtherNet/IP";

@@ -132,6 +132,7 @@ protocols! {
         Modbus => modbus::Message,
         Umas => umas::Message,
         Dnp3 => dnp3::Message,
+        Cotp => cotp::Message,
         S7comm => s7comm::Message,
         S7commPlus => s7comm_plus::Message,
         Enip => enip::Message,
@@ -177,7 +178,7 @@ protocols! {
     sessions {
         Modbus => modbus,
         Dnp3 => dnp3,
-        S7comm => cotp,
+        Cotp => cotp,
         Enip => enip,
         Bacnet => bacnet,
         Iec104 => iec104,

@@ -81,7 +81,7 @@ mod tests {
         let r = Registry::default();
         assert_eq!(r.lookup(Transport::Tcp, 502), Some(Proto::Modbus));
         assert_eq!(r.lookup(Transport::Udp, 20000), Some(Proto::Dnp3));
-        assert_eq!(r.lookup(Transport::Tcp, 102), Some(Proto::S7comm));
+        assert_eq!(r.lookup(Transport::Tcp, 102), Some(Proto::Cotp));
         assert_eq!(r.lookup(Transport::Tcp, 9), None);
         // Every declared port lands in the table, and no port is claimed twice.
         let mut seen = std::collections::HashSet::new();

@@ -2,7 +2,10 @@
 
 use otwatch_core::Transport;
 
+use serde::Serialize;
+
 use crate::dissector::{Ctx, Dissector};
+use crate::protocols::ProtoMessage;
 
 /// Default server ports.
 pub const PORTS: &[(Transport, u16)] = &[(Transport::Tcp, 102)];
@@ -21,4 +24,18 @@ impl Dissector for Session {
         data.len()
     }
     fn on_gap(&mut self, _len: u32, _cx: &mut Ctx<'_>) {}
+}
+
+/// A COTP connection-management TPDU (CR, CC, DR, DC, ER), placeholder.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Message<'a> {
+    pub function_code: u16,
+    #[serde(skip)]
+    pub data: &'a [u8],
+}
+
+impl ProtoMessage for Message<'_> {
+    fn function_code(&self) -> u16 {
+        self.function_code
+    }
 }
