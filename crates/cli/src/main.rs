@@ -68,8 +68,13 @@ fn main() -> ExitCode {
 
 fn simulate(s: &SimulateArgs) -> ExitCode {
     if s.list {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
         for sc in otwatch_sim::scenarios() {
-            println!("{:<20} {}", sc.name, sc.description);
+            // A closed pipe (`| head`) just ends the listing.
+            if writeln!(out, "{:<24} {}", sc.name, sc.description).is_err() {
+                break;
+            }
         }
         return ExitCode::SUCCESS;
     }

@@ -27,6 +27,7 @@ pub mod event;
 pub mod fins;
 pub mod fox;
 pub mod ftp;
+pub mod fuzzing;
 pub mod goose;
 pub mod hart_ip;
 pub mod http;

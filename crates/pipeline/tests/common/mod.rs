@@ -30,7 +30,8 @@ pub struct Records(pub Vec<Value>);
 impl EventSink for Records {
     fn on_event(&mut self, ev: &Event<'_>) {
         if let Some(r) = otwatch_proto::json::record(ev) {
-            self.0.push(serde_json::to_value(&r).expect("records serialize"));
+            self.0
+                .push(serde_json::to_value(&r).expect("records serialize"));
         }
     }
 }
@@ -38,7 +39,7 @@ impl EventSink for Records {
 /// Runs one capture through the default pipeline; returns its records
 /// (messages and malformed events, in order).
 pub fn records(path: &Path) -> Vec<Value> {
-    let mut src = FileSource::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut src = FileSource::open(path, 0).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut p = Pipeline::new(Config::default(), Records::default());
     while let Some(pkt) = src.next_packet().unwrap_or_else(|e| panic!("{e}")) {
         p.process(&pkt);

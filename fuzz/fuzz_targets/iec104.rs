@@ -1,0 +1,5 @@
+#![no_main]
+//! Fuzz target: the iec104 dissector (see `otwatch_proto::fuzzing`).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    otwatch_proto::fuzzing::run(otwatch_core::Proto::Iec104, data);
+});
