@@ -17,15 +17,21 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use hashbrown::HashMap;
-use otwatch_core::{Direction, FlowInfo, MacAddr, MsgKind, Proto, Timestamp};
-use otwatch_proto::event::{AppEvent, ArpEvent, Event, EventSink, Message};
-use otwatch_proto::modbus::wire::{Body, DeviceIdObjects};
+use otwatch_core::{Direction, FlowInfo, MacAddr, MsgKind, Proto, Timestamp, Transport};
+use otwatch_proto::event::{AppEvent, ArpEvent, Event, EventSink};
+use otwatch_proto::ident::{Identity as ProtoIdentity, Subject};
 use serde::Serialize;
+
+pub mod classify;
 
 /// A MAC used by more IPs than this is treated as a gateway's.
 const GATEWAY_IPS: usize = 3;
 /// Identity changes remembered per device.
 const MAX_HISTORY: usize = 32;
+/// Peers remembered per device and protocol.
+const MAX_PEERS: usize = 64;
+/// Entries of the small per-device lists (modules, sources, users).
+const MAX_LIST: usize = 16;
 
 /// What kind of address a device record stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -55,21 +61,53 @@ fn roles_for(proto: Proto) -> (Role, Role) {
     }
 }
 
-/// Identity read from the device itself.
+/// Identity read from the device itself, merged from every message that
+/// carried some (see `otwatch_proto::Identity`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Identity {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vendor: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub revision: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_name: Option<String>,
+    pub vendor_id: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    /// Where it came from, e.g. `modbus_43_14`.
-    pub source: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_code: Option<String>,
+    /// Firmware / software version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hardware: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    /// What the device says it is (CIP device type, LLDP capabilities, DHCP vendor class...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_class: Option<String>,
+    /// Modules (rack/slot, module type) reported by the device or its peers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub modules: Vec<String>,
+    /// Every message kind that contributed, e.g. `modbus 43/14 device identification`.
+    pub sources: Vec<&'static str>,
+}
+
+impl Identity {
+    /// The fields whose change is worth a history entry (and, later, an alert).
+    fn stable(&self) -> [&Option<String>; 8] {
+        [
+            &self.vendor,
+            &self.model,
+            &self.product_code,
+            &self.firmware,
+            &self.hardware,
+            &self.serial,
+            &self.hostname,
+            &self.os,
+        ]
+    }
 }
 
 /// One identity change.
@@ -83,6 +121,11 @@ pub struct IdentityChange {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ProtoUse {
     pub roles: Vec<Role>,
+    /// Distinct peers (device ids) talked to with this protocol (capped at 64).
+    #[serde(skip)]
+    pub peers: Vec<u32>,
+    /// Number of distinct peers (capped at 64).
+    pub peer_count: usize,
     pub messages_sent: u64,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
@@ -113,6 +156,15 @@ pub struct Device {
     pub identity: Option<Identity>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub identity_history: Vec<IdentityChange>,
+    /// Accounts seen logging in from or to the device (NTLMSSP, FTP, HTTP basic...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+    /// Engineering operations sent by this device (program download/upload,
+    /// start/stop...), per protocol function name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub engineering: BTreeMap<&'static str, u64>,
+    /// Device type, Purdue level and OS, with the evidence (filled by [`Inventory::devices`]).
+    pub class: classify::Classification,
     /// MACs seen with this IP, when more than one (failover, spoofing, NIC swap).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_macs: Vec<MacAddr>,
@@ -136,7 +188,83 @@ impl Device {
             bytes_sent: 0,
             identity: None,
             identity_history: Vec::new(),
+            users: Vec::new(),
+            engineering: BTreeMap::new(),
+            class: classify::Classification::default(),
             other_macs: Vec::new(),
+        }
+    }
+
+    /// Takes over what `other` (the same device seen by MAC only) learned.
+    fn absorb(&mut self, other: Device) {
+        self.seen(other.first_seen);
+        self.seen(other.last_seen);
+        for (p, u) in other.protocols {
+            let e = self.protocols.entry(p).or_insert_with(|| ProtoUse {
+                first_seen: u.first_seen,
+                last_seen: u.last_seen,
+                ..Default::default()
+            });
+            for r in u.roles {
+                if !e.roles.contains(&r) {
+                    e.roles.push(r);
+                }
+            }
+            e.roles.sort();
+            for peer in u.peers {
+                if e.peers.len() < MAX_PEERS && !e.peers.contains(&peer) {
+                    e.peers.push(peer);
+                }
+            }
+            e.peer_count = e.peers.len();
+            e.messages_sent += u.messages_sent;
+            e.first_seen = e.first_seen.min(u.first_seen);
+            e.last_seen = e.last_seen.max(u.last_seen);
+        }
+        match (&mut self.identity, other.identity) {
+            (None, o) => self.identity = o,
+            (Some(mine), Some(o)) => {
+                let fill = |a: &mut Option<String>, b: Option<String>| {
+                    if a.is_none() {
+                        *a = b;
+                    }
+                };
+                fill(&mut mine.vendor, o.vendor);
+                fill(&mut mine.model, o.model);
+                fill(&mut mine.product_code, o.product_code);
+                fill(&mut mine.firmware, o.firmware);
+                fill(&mut mine.hardware, o.hardware);
+                fill(&mut mine.serial, o.serial);
+                fill(&mut mine.hostname, o.hostname);
+                fill(&mut mine.os, o.os);
+                fill(&mut mine.device_class, o.device_class);
+                mine.vendor_id = mine.vendor_id.or(o.vendor_id);
+                for m in o.modules {
+                    if mine.modules.len() < MAX_LIST && !mine.modules.contains(&m) {
+                        mine.modules.push(m);
+                    }
+                }
+                for s in o.sources {
+                    if mine.sources.len() < MAX_LIST && !mine.sources.contains(&s) {
+                        mine.sources.push(s);
+                    }
+                }
+            }
+            (Some(_), None) => {}
+        }
+        self.identity_history.extend(other.identity_history);
+        self.identity_history.sort_by_key(|h| h.ts);
+        if self.identity_history.len() > MAX_HISTORY {
+            let extra = self.identity_history.len() - MAX_HISTORY;
+            self.identity_history.drain(..extra);
+        }
+        for u in other.users {
+            if self.users.len() < MAX_LIST && !self.users.contains(&u) {
+                self.users.push(u);
+            }
+        }
+        for (k, v) in other.engineering {
+            *self.engineering.entry(k).or_default() += v;
         }
     }
 
@@ -166,6 +294,8 @@ pub struct Inventory {
     by_ip: HashMap<IpAddr, u32>,
     /// Per MAC, the unicast IPs it was the link-layer source for (capped).
     mac_ips: HashMap<MacAddr, Vec<IpAddr>>,
+    /// Devices known only by MAC (link-layer protocols), until an IP binds.
+    by_mac: HashMap<MacAddr, u32>,
 }
 
 impl Inventory {
@@ -247,19 +377,57 @@ impl Inventory {
         }
     }
 
+    /// The device of a link-layer address: the IP device it is bound to when
+    /// it fronts exactly one IP, else a MAC-only device (merged into the IP
+    /// device at report time if the binding appears later).
+    fn device_for_mac(&mut self, mac: MacAddr, vlan: u32, ts: Timestamp) -> u32 {
+        if let Some(ips) = self.mac_ips.get(&mac)
+            && ips.len() == 1
+            && let Some(&id) = self.by_ip.get(&ips[0])
+        {
+            return id;
+        }
+        if let Some(&id) = self.by_mac.get(&mac) {
+            return id;
+        }
+        let id = self.devices.len() as u32;
+        let kind = if mac == MacAddr::BROADCAST {
+            AddressKind::Broadcast
+        } else if mac.is_group() {
+            AddressKind::Multicast
+        } else {
+            AddressKind::Unicast
+        };
+        let mut d = Device::new(id, kind, None, vlan, ts);
+        d.mac = Some(mac);
+        self.devices.push(d);
+        self.by_mac.insert(mac, id);
+        id
+    }
+
     fn app(&mut self, a: &AppEvent<'_>) {
         let proto = a.msg.proto();
         let ep = a.flow.endpoints(a.dir);
         let (asker, answerer) = roles_for(proto);
-        let (src_role, dst_role) = match (a.kind, &a.msg) {
+        let (src_role, dst_role) = match a.kind {
             // DNP3 roles follow the function code, whichever TCP side sends it.
-            (MsgKind::Response, _) => (answerer, asker),
+            MsgKind::Response => (answerer, asker),
             _ => (asker, answerer),
         };
-        let src = self.device_for_ip(ep.src.ip, a.flow.vlan, a.ts);
-        let dst = self.device_for_ip(ep.dst.ip, a.flow.vlan, a.ts);
-        for (id, role, sent) in [(src, src_role, 1), (dst, dst_role, 0)] {
+        let (src, dst) = if a.flow.transport == Transport::L2 {
+            (
+                self.device_for_mac(ep.src.mac, a.flow.vlan, a.ts),
+                self.device_for_mac(ep.dst.mac, a.flow.vlan, a.ts),
+            )
+        } else {
+            (
+                self.device_for_ip(ep.src.ip, a.flow.vlan, a.ts),
+                self.device_for_ip(ep.dst.ip, a.flow.vlan, a.ts),
+            )
+        };
+        for (id, peer, role, sent) in [(src, dst, src_role, 1), (dst, src, dst_role, 0)] {
             let d = &mut self.devices[id as usize];
+            d.seen(a.ts);
             let u = d.protocols.entry(proto).or_insert_with(|| ProtoUse {
                 first_seen: a.ts,
                 last_seen: a.ts,
@@ -269,41 +437,89 @@ impl Inventory {
                 u.roles.push(role);
                 u.roles.sort();
             }
+            if u.peers.len() < MAX_PEERS && !u.peers.contains(&peer) {
+                u.peers.push(peer);
+                u.peer_count = u.peers.len();
+            }
             u.messages_sent += sent;
             if a.ts > u.last_seen {
                 u.last_seen = a.ts;
             }
         }
-        if let Message::Modbus(m) = &a.msg
-            && let Body::DeviceId { objects, .. } = m.pdu.body
+        if a.kind == MsgKind::Request
+            && let Some(op) = classify::engineering_op(proto, a.msg.function_code())
         {
-            self.modbus_identity(src, objects, a.ts);
+            *self.devices[src as usize]
+                .engineering
+                .entry(op)
+                .or_default() += 1;
+        }
+        if let Some(x) = a.msg.identity() {
+            let id = match x.subject {
+                Subject::Sender => src,
+                Subject::Receiver => dst,
+                Subject::Mac(m) if !m.is_group() && !m.is_zero() => {
+                    self.device_for_mac(m, a.flow.vlan, a.ts)
+                }
+                Subject::Ip(ip) if !ip.is_unspecified() => {
+                    self.device_for_ip(ip, a.flow.vlan, a.ts)
+                }
+                _ => return,
+            };
+            self.apply_identity(id, &x, a.ts);
         }
     }
 
-    fn modbus_identity(&mut self, id: u32, objects: &[u8], ts: Timestamp) {
-        let text = |v: &[u8]| {
-            let s = String::from_utf8_lossy(v).trim().to_string();
-            (!s.is_empty()).then_some(s)
-        };
+    /// Merges identity facts into a device; a change of a stable field
+    /// (vendor, model, firmware, serial...) is kept in its history.
+    fn apply_identity(&mut self, id: u32, x: &ProtoIdentity<'_>, ts: Timestamp) {
         let d = &mut self.devices[id as usize];
-        // A device may answer over several 43/14 reads: merge into what is known.
-        let mut ident = d.identity.clone().unwrap_or(Identity {
-            source: "modbus_43_14",
-            ..Default::default()
-        });
-        for o in DeviceIdObjects::new(objects) {
-            let v = text(o.value);
-            match o.id {
-                0 => ident.vendor = v.or(ident.vendor),
-                1 => ident.product_code = v.or(ident.product_code),
-                2 => ident.revision = v.or(ident.revision),
-                4 => ident.product_name = v.or(ident.product_name),
-                5 => ident.model = v.or(ident.model),
-                _ => {}
+        if d.kind != AddressKind::Unicast {
+            return;
+        }
+        let mut ident = d.identity.clone().unwrap_or_default();
+        let set = |slot: &mut Option<String>, v: &Option<std::borrow::Cow<'_, str>>| {
+            if let Some(v) = v
+                && slot.as_deref() != Some(v.as_ref())
+            {
+                *slot = Some(v.to_string());
+            }
+        };
+        set(&mut ident.vendor, &x.vendor);
+        set(&mut ident.model, &x.model);
+        set(&mut ident.product_code, &x.product_code);
+        set(&mut ident.firmware, &x.firmware);
+        set(&mut ident.hardware, &x.hardware);
+        set(&mut ident.serial, &x.serial);
+        set(&mut ident.hostname, &x.hostname);
+        set(&mut ident.os, &x.os);
+        set(&mut ident.device_class, &x.device_class);
+        if x.vendor_id.is_some() {
+            ident.vendor_id = x.vendor_id;
+        }
+        if let Some(m) = &x.module
+            && ident.modules.len() < MAX_LIST
+            && !ident.modules.iter().any(|s| s == m.as_ref())
+        {
+            ident.modules.push(m.to_string());
+        }
+        if !ident.sources.contains(&x.source) && ident.sources.len() < MAX_LIST {
+            ident.sources.push(x.source);
+        }
+        if let Some(u) = &x.user {
+            let u = match &x.domain {
+                Some(dom) if !dom.is_empty() => format!("{dom}\\{u}"),
+                _ => u.to_string(),
+            };
+            if d.users.len() < MAX_LIST && !d.users.contains(&u) {
+                d.users.push(u);
             }
         }
-        if d.identity.as_ref() != Some(&ident) {
+        let changed = match &d.identity {
+            None => true,
+            Some(old) => old.stable() != ident.stable(),
+        };
+        if changed {
             if d.identity_history.len() >= MAX_HISTORY {
                 d.identity_history.remove(0);
             }
@@ -311,8 +527,8 @@ impl Inventory {
                 ts,
                 identity: ident.clone(),
             });
-            d.identity = Some(ident);
         }
+        d.identity = Some(ident);
     }
 
     /// The consolidated device list (gateways separated, vendors looked up).
@@ -324,12 +540,34 @@ impl Inventory {
             .filter(|(_, ips)| ips.len() > GATEWAY_IPS)
             .map(|(m, _)| *m)
             .collect();
+        let mut out: Vec<Device> = self.devices.clone();
+        let mut absorbed = vec![false; out.len()];
+        // MAC-only devices (LLDP, GOOSE, DCP...) whose MAC later showed with
+        // exactly one IP are that IP's device: same MAC + IP in one zone.
+        let mut mac_only: Vec<(u32, MacAddr)> = self.by_mac.iter().map(|(m, i)| (*i, *m)).collect();
+        mac_only.sort_unstable();
+        for &(mid, mac) in &mac_only {
+            if gateways.contains(&mac) {
+                continue;
+            }
+            if let Some(ips) = self.mac_ips.get(&mac)
+                && ips.len() == 1
+                && let Some(&ipid) = self.by_ip.get(&ips[0])
+                && ipid != mid
+            {
+                let src = out[mid as usize].clone();
+                out[ipid as usize].absorb(src);
+                absorbed[mid as usize] = true;
+            }
+        }
         // First and last seen of the devices each gateway fronts.
         let mut spans: BTreeMap<MacAddr, (Timestamp, Timestamp)> = BTreeMap::new();
-        let mut out: Vec<Device> = self.devices.clone();
         for d in out.iter_mut() {
             if gateways.is_empty() {
                 break;
+            }
+            if d.ip.is_none() {
+                continue;
             }
             let macs: Vec<MacAddr> = d.mac.iter().chain(d.other_macs.iter()).copied().collect();
             for m in macs.iter().filter(|m| gateways.contains(*m)) {
@@ -342,13 +580,31 @@ impl Inventory {
             d.other_macs = own.collect();
         }
         for (mac, (first, last)) in spans {
+            // A gateway that also spoke for itself (LLDP, CDP) keeps that device.
+            if let Some(&mid) = self.by_mac.get(&mac) {
+                let g = &mut out[mid as usize];
+                g.kind = AddressKind::Gateway;
+                g.seen(first);
+                g.seen(last);
+                continue;
+            }
             let mut g = Device::new(out.len() as u32, AddressKind::Gateway, None, 0, first);
             g.mac = Some(mac);
             g.last_seen = last;
             out.push(g);
+            absorbed.push(false);
         }
+        let mut out: Vec<Device> = out
+            .into_iter()
+            .zip(absorbed)
+            .filter(|(_, a)| !a)
+            .map(|(d, _)| d)
+            .collect();
         for d in out.iter_mut() {
             d.mac_vendor = d.mac.and_then(mac_vendor);
+        }
+        for d in out.iter_mut() {
+            d.class = classify::classify(d);
         }
         out
     }
@@ -457,7 +713,7 @@ mod tests {
             flow: &f,
             dir: Direction::ToClient,
             kind: MsgKind::Response,
-            msg: Message::Modbus(modbus::Message {
+            msg: otwatch_proto::Message::Modbus(modbus::Message {
                 pdu,
                 request: None,
                 latency_ns: None,
@@ -474,10 +730,11 @@ mod tests {
             (
                 id.vendor.as_deref(),
                 id.product_code.as_deref(),
-                id.revision.as_deref()
+                id.firmware.as_deref()
             ),
             (Some("Acme"), Some("P1"), Some("1.0"))
         );
+        assert_eq!(plc.class.device_type, "PLC");
         assert_eq!(plc.identity_history.len(), 1);
         assert_eq!(plc.mac, Some(PLC));
         let hmi = d.iter().find(|d| d.ip == Some(ip(1))).unwrap();

@@ -184,17 +184,28 @@ pub fn print(r: &RunReport, devices: &[Device]) {
             .identity
             .as_ref()
             .map(|i| {
-                [&i.vendor, &i.product_code, &i.revision]
-                    .iter()
-                    .filter_map(|x| x.as_deref())
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                [
+                    &i.hostname,
+                    &i.vendor,
+                    &i.model,
+                    &i.product_code,
+                    &i.firmware,
+                ]
+                .iter()
+                .filter_map(|x| x.as_deref())
+                .collect::<Vec<_>>()
+                .join(" ")
             })
             .unwrap_or_default();
+        let class = match dev.class.purdue_level {
+            Some(l) => format!("{} (L{l})", dev.class.device_type),
+            None => dev.class.device_type.to_string(),
+        };
         println!(
-            "  {:<width$} {:<17} {:<28} {:<30} {}",
+            "  {:<width$} {:<17} {:<24} {:<28} {:<30} {}",
             addr,
             mac,
+            class,
             dev.mac_vendor
                 .unwrap_or("")
                 .chars()

@@ -150,7 +150,9 @@ fn event_records_have_the_documented_fields() {
         .find(|d| d["identity"]["vendor"].is_string())
         .expect("a device with Modbus identity");
     assert!(plc["identity"]["product_code"].is_string());
-    assert!(plc["identity"]["revision"].is_string());
+    assert!(plc["identity"]["firmware"].is_string());
+    assert_eq!(plc["class"]["device_type"], "PLC", "{plc}");
+    assert_eq!(plc["class"]["purdue_level"], 1);
     assert!(plc["mac_vendor"].is_string(), "OUI vendor: {plc}");
     assert!(
         plc["protocols"]["modbus"]["roles"]

@@ -85,6 +85,29 @@ impl ProtoMessage for Message<'_> {
     fn function_code(&self) -> u16 {
         self.function_code() as u16
     }
+
+    /// A Read Device Identification (43/14) response names the server:
+    /// vendor (object 0), product code (1), revision (2), product name (4),
+    /// model name (5).
+    fn identity(&self) -> Option<crate::ident::Identity<'_>> {
+        use crate::ident::{Identity, Subject, text};
+        let Body::DeviceId { objects, .. } = self.pdu.body else {
+            return None;
+        };
+        let mut id = Identity::new(Subject::Sender, "modbus 43/14 device identification");
+        for o in wire::DeviceIdObjects::new(objects) {
+            let v = text(o.value);
+            match o.id {
+                0 => id.vendor = v.or(id.vendor),
+                1 => id.product_code = v.or(id.product_code),
+                2 => id.firmware = v.or(id.firmware),
+                4 if id.model.is_none() => id.model = v,
+                5 => id.model = v.or(id.model),
+                _ => {}
+            }
+        }
+        Some(id)
+    }
 }
 
 /// Default server ports.
