@@ -435,7 +435,7 @@ fn os_name(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Identity, ProtoUse};
+    use crate::Identity;
     use otwatch_core::Timestamp;
     use std::net::{IpAddr, Ipv4Addr};
 
