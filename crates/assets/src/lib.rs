@@ -94,22 +94,6 @@ pub struct Identity {
     pub sources: Vec<&'static str>,
 }
 
-impl Identity {
-    /// The fields whose change is worth a history entry (and, later, an alert).
-    fn stable(&self) -> [&Option<String>; 8] {
-        [
-            &self.vendor,
-            &self.model,
-            &self.product_code,
-            &self.firmware,
-            &self.hardware,
-            &self.serial,
-            &self.hostname,
-            &self.os,
-        ]
-    }
-}
-
 /// One identity change.
 #[derive(Clone, Debug, Serialize)]
 pub struct IdentityChange {
@@ -477,22 +461,28 @@ impl Inventory {
         if d.kind != AddressKind::Unicast {
             return;
         }
-        let mut ident = d.identity.clone().unwrap_or_default();
-        let set = |slot: &mut Option<String>, v: &Option<std::borrow::Cow<'_, str>>| {
-            if let Some(v) = v
-                && slot.as_deref() != Some(v.as_ref())
-            {
-                *slot = Some(v.to_string());
+        let first = d.identity.is_none();
+        let ident = d.identity.get_or_insert_with(Identity::default);
+        // In place, without allocating when nothing changes (the common case:
+        // the same banner or user agent again).
+        let set = |slot: &mut Option<String>, v: &Option<std::borrow::Cow<'_, str>>| -> bool {
+            match v {
+                Some(v) if slot.as_deref() != Some(v.as_ref()) => {
+                    *slot = Some(v.to_string());
+                    true
+                }
+                _ => false,
             }
         };
-        set(&mut ident.vendor, &x.vendor);
-        set(&mut ident.model, &x.model);
-        set(&mut ident.product_code, &x.product_code);
-        set(&mut ident.firmware, &x.firmware);
-        set(&mut ident.hardware, &x.hardware);
-        set(&mut ident.serial, &x.serial);
-        set(&mut ident.hostname, &x.hostname);
-        set(&mut ident.os, &x.os);
+        let mut changed = first;
+        changed |= set(&mut ident.vendor, &x.vendor);
+        changed |= set(&mut ident.model, &x.model);
+        changed |= set(&mut ident.product_code, &x.product_code);
+        changed |= set(&mut ident.firmware, &x.firmware);
+        changed |= set(&mut ident.hardware, &x.hardware);
+        changed |= set(&mut ident.serial, &x.serial);
+        changed |= set(&mut ident.hostname, &x.hostname);
+        changed |= set(&mut ident.os, &x.os);
         set(&mut ident.device_class, &x.device_class);
         if x.vendor_id.is_some() {
             ident.vendor_id = x.vendor_id;
@@ -506,6 +496,16 @@ impl Inventory {
         if !ident.sources.contains(&x.source) && ident.sources.len() < MAX_LIST {
             ident.sources.push(x.source);
         }
+        if changed {
+            let snapshot = ident.clone();
+            if d.identity_history.len() >= MAX_HISTORY {
+                d.identity_history.remove(0);
+            }
+            d.identity_history.push(IdentityChange {
+                ts,
+                identity: snapshot,
+            });
+        }
         if let Some(u) = &x.user {
             let u = match &x.domain {
                 Some(dom) if !dom.is_empty() => format!("{dom}\\{u}"),
@@ -515,20 +515,6 @@ impl Inventory {
                 d.users.push(u);
             }
         }
-        let changed = match &d.identity {
-            None => true,
-            Some(old) => old.stable() != ident.stable(),
-        };
-        if changed {
-            if d.identity_history.len() >= MAX_HISTORY {
-                d.identity_history.remove(0);
-            }
-            d.identity_history.push(IdentityChange {
-                ts,
-                identity: ident.clone(),
-            });
-        }
-        d.identity = Some(ident);
     }
 
     /// The consolidated device list (gateways separated, vendors looked up).
@@ -744,6 +730,94 @@ mod tests {
             (hmi.first_seen, hmi.last_seen),
             (Timestamp(100), Timestamp(110))
         );
+    }
+
+    fn device_id_response<'a>(f: &'a FlowInfo, objects: &'a [u8], ts: i64) -> AppEvent<'a> {
+        AppEvent {
+            ts: Timestamp(ts),
+            flow: f,
+            dir: Direction::ToClient,
+            kind: MsgKind::Response,
+            msg: otwatch_proto::Message::Modbus(modbus::Message {
+                pdu: modbus::Pdu {
+                    mbap: modbus::Mbap {
+                        transaction_id: 1,
+                        protocol_id: 0,
+                        length: 0,
+                        unit_id: 1,
+                    },
+                    function_code: 43,
+                    exception_code: None,
+                    mei_type: Some(14),
+                    body: modbus::Body::DeviceId {
+                        read_code: 1,
+                        conformity: 1,
+                        more_follows: false,
+                        next_object_id: 0,
+                        object_count: 3,
+                        objects,
+                    },
+                },
+                request: None,
+                latency_ns: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn firmware_change_is_kept_in_history() {
+        let mut inv = Inventory::new();
+        let f = flow(1, (1, HMI), (2, PLC), 502, 100);
+        inv.on_event(&Event::FlowStart(&f));
+        let v1 = [0, 4, b'A', b'c', b'm', b'e', 2, 3, b'1', b'.', b'0'];
+        let v2 = [0, 4, b'A', b'c', b'm', b'e', 2, 3, b'2', b'.', b'1'];
+        for (objs, t) in [(&v1, 200), (&v1, 300), (&v2, 400)] {
+            inv.on_event(&Event::App(&device_id_response(&f, objs, t)));
+        }
+        let d = inv.devices();
+        let plc = d.iter().find(|d| d.ip == Some(ip(2))).unwrap();
+        let fw: Vec<_> = plc
+            .identity_history
+            .iter()
+            .map(|h| (h.ts, h.identity.firmware.clone().unwrap()))
+            .collect();
+        assert_eq!(
+            fw,
+            vec![
+                (Timestamp(200), "1.0".into()),
+                (Timestamp(400), "2.1".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn link_layer_identity_joins_the_ip_device() {
+        let mut inv = Inventory::new();
+        // A frame with no IP (as GOOSE, LLDP or DCP are) carrying identity.
+        // (The response direction: the frame's "server" side, PLC, sends it.)
+        let l2 = otwatch_proto::l2::frame_flow(
+            Timestamp(10),
+            MacAddr::BROADCAST,
+            PLC,
+            0,
+            Proto::Modbus,
+            60,
+        );
+        let objs = [0, 4, b'A', b'c', b'm', b'e'];
+        inv.on_event(&Event::App(&device_id_response(&l2, &objs, 10)));
+        assert_eq!(inv.devices().iter().filter(|d| d.ip.is_none()).count(), 2);
+        // Later the same MAC shows with an IP: one device, with the identity.
+        let f = flow(1, (1, HMI), (2, PLC), 502, 100);
+        inv.on_event(&Event::FlowStart(&f));
+        let d = inv.devices();
+        let plc: Vec<_> = d.iter().filter(|d| d.mac == Some(PLC)).collect();
+        assert_eq!(plc.len(), 1);
+        assert_eq!(plc[0].ip, Some(ip(2)));
+        assert_eq!(
+            plc[0].identity.as_ref().unwrap().vendor.as_deref(),
+            Some("Acme")
+        );
+        assert!(d.iter().any(|d| d.kind == AddressKind::Broadcast));
     }
 
     #[test]
