@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
 """Regenerate the tshark reference counts used by the fidelity tests.
 
-For every capture of the corpus (OTWATCH_CORPUS, default ../shared/pcaps) that
-tshark dissects as Modbus/TCP or DNP3, count the messages per
-(function code, request|response) the way tshark sees them, and write
-tests/fixtures/tshark/counts.json.
+For every capture of the corpus (OTWATCH_CORPUS, default ../shared/pcaps) and
+every protocol below that tshark dissects in it, count the messages per key the
+way tshark sees them, in the shape otwatch counts them (its `function_code` per
+protocol, see docs/events.md), and write tests/fixtures/tshark/counts.json.
 
-How tshark's view maps onto otwatch's:
-- Modbus: one count per `modbus.func_code` occurrence (a frame may carry several
-  ADUs). tshark shows exception responses under the function code without the
-  0x80 bit, as otwatch does. Request/response follows the direction: to port 502
-  is a request, from port 502 a response (tshark decides the same way).
-- DNP3: one count per `dnp3.al.func` occurrence (one per reassembled application
-  fragment); function codes 129-131 are responses, the rest requests.
+Each protocol has a *spec*: which tshark fields, how a frame's field values
+become keys "<function_code>/<kind>", and the key shape compared:
+  shape "fc/kind"  function code and request/response
+  shape "fc/*"     function code, any kind (where tshark's direction is not ours)
+  shape "*/kind"   only totals per kind
+  shape "*/*"      only the total
+  range [lo, hi)   only function codes in that range are compared (the others
+                   are otwatch-only message kinds tshark does not show)
+  field            a sub-key: count otwatch's records by this field of the
+                   protocol's JSON object instead of by function code
+The Rust test (crates/pipeline/tests/corpus.rs) reads the specs from the
+fixture and shapes otwatch's counts the same way.
 
 Run: python3 scripts/tshark-fixtures.py   (needs the Debian package tshark)
 Known, explained differences live in tests/fixtures/tshark/differences.json,
@@ -29,60 +34,292 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("OTWATCH_CORPUS", ROOT.parent / "shared" / "pcaps"))
 OUT = ROOT / "tests" / "fixtures" / "tshark" / "counts.json"
 
+PORT_FIELDS = ["tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport"]
 
-def tshark(path, display_filter, fields):
+
+def ints(v):
+    """All occurrences of an aggregated field as ints."""
+    return [int(x, 0) for x in v.split(",") if x != ""] if v else []
+
+
+def ports(row):
+    sp = row["tcp.srcport"] or row["udp.srcport"]
+    dp = row["tcp.dstport"] or row["udp.dstport"]
+    return (int(sp.split(",")[0]) if sp else 0, int(dp.split(",")[0]) if dp else 0)
+
+
+def kind_by_port(row, server_ports):
+    sp, dp = ports(row)
+    if dp in server_ports:
+        return "request"
+    if sp in server_ports:
+        return "response"
+    return "request" if dp < sp else "response"
+
+
+# --- per-protocol key functions: row (dict field -> aggregated string) -> keys
+
+
+def k_modbus(row):
+    kind = kind_by_port(row, {502})
+    return [f"{fc}/{kind}" for fc in ints(row["modbus.func_code"]) if fc != 90]
+
+
+def k_dnp3(row):
+    return [f"{fc}/{'response' if fc >= 129 else 'request'}" for fc in ints(row["dnp3.al.func"])]
+
+
+def k_s7comm(row):
+    out = []
+    funcs = ints(row["s7comm.param.func"])
+    groups = ints(row["s7comm.param.userdata.funcgroup"])
+    subs = ints(row["s7comm.param.userdata.subfunc"])
+    types = ints(row["s7comm.param.userdata.type"])
+    for r in ints(row["s7comm.header.rosctr"]):
+        if r in (1, 3):
+            fc = funcs.pop(0) if funcs else 0
+            out.append(f"{fc}/{'request' if r == 1 else 'response'}")
+        elif r == 2:
+            out.append("0/response")
+        elif r == 7:
+            g = groups.pop(0) if groups else 0
+            s = subs.pop(0) if subs else 0
+            t = types.pop(0) if types else 0
+            out.append(f"{0x1000 | (g << 8) | s}/{'response' if t == 8 else 'request'}")
+    return out
+
+
+def k_cotp(row):
+    # Connection management TPDUs only (data TPDUs carry S7/MMS).
+    return [f"{t << 4}/*" for t in ints(row["cotp.type"]) if t != 0x0F]
+
+
+def k_enip(row):
+    return [f"{c}/*" for c in ints(row["enip.command"])]
+
+
+def k_bacnet(row):
+    out = []
+    conf = ints(row["bacapp.confirmed_service"])
+    unconf = ints(row["bacapp.unconfirmed_service"])
+    for t in ints(row["bacapp.type"]):
+        kind = "request" if t in (0, 1) else "response"
+        if t == 1:
+            svc = unconf.pop(0) if unconf else 0
+            out.append(f"{t * 256 + svc}/{kind}")
+        elif t in (0, 2, 3, 5):
+            svc = conf.pop(0) if conf else 0
+            out.append(f"{t * 256 + svc}/{kind}")
+        else:
+            out.append(f"{t * 256}/{kind}")
+    return out
+
+
+def k_iec104(row):
+    kind = kind_by_port(row, {2404})
+    out = []
+    typeids = ints(row["iec60870_asdu.typeid"])
+    utypes = ints(row["iec60870_104.utype"])
+    for apci in ints(row["iec60870_104.type"]):
+        if apci == 0:
+            out.append(f"{typeids.pop(0) if typeids else 0}/{kind}")
+        elif apci == 1:
+            out.append(f"256/{kind}")
+        elif apci == 3:
+            u = utypes.pop(0) if utypes else 0
+            out.append(f"{512 + ((u << 2) | 3)}/{kind}")
+    return out
+
+
+def k_opcua(row):
+    types = [t for t in row["opcua.transport.type"].split(",") if t]
+    services = ints(row["opcua.servicenodeid.numeric"])
+    code = {"HEL": 1, "ACK": 2, "OPN": 3, "MSG": 4, "CLO": 5, "ERR": 6, "RHE": 7}
+    out = []
+    for t in types:
+        if t == "MSG" and services:
+            out.append(f"{services.pop(0)}/*")
+        else:
+            out.append(f"{code.get(t, 0)}/*")
+    return out
+
+
+def k_simple(field, kind="*"):
+    return lambda row: [f"{v}/{kind}" for v in ints(row[field])]
+
+
+def k_fins(row):
+    return [f"{c}/*" for c in ints(row["omron.command"])]
+
+
+def k_dcp(row):
+    ids = ints(row["pn_dcp.service_id"])
+    types = ints(row["pn_dcp.service_type"])
+    return [f"{i * 256 + (types[n] if n < len(types) else 0)}/*" for n, i in enumerate(ids)]
+
+
+def k_dns_like(server_port):
+    def f(row):
+        sp, dp = ports(row)
+        if server_port not in (sp, dp):
+            return []
+        resp = ints(row["dns.flags.response"])
+        qtypes = ints(row["dns.qry.type"])
+        if not resp:
+            return []
+        kind = "response" if resp[0] else "request"
+        return [f"{qtypes[0] if qtypes else 0}/{kind}"]
+    return f
+
+
+def k_http(row):
+    out = []
+    methods = {"GET": 1, "POST": 2, "HEAD": 3, "PUT": 4, "DELETE": 5, "OPTIONS": 6,
+               "CONNECT": 7, "TRACE": 8, "PATCH": 9}
+    for m in [m for m in row["http.request.method"].split(",") if m]:
+        out.append(f"{methods.get(m, 0)}/request")
+    for c in ints(row["http.response.code"]):
+        out.append(f"{c}/response")
+    return out
+
+
+def k_tls(row):
+    return [f"{22 * 256 + t}/*" for t in ints(row["tls.handshake.type"])]
+
+
+def k_smb(row):
+    return [f"{c}/*" for c in ints(row["smb.cmd"])] + [f"{0x100 + c}/*" for c in ints(row["smb2.cmd"])]
+
+
+def k_icmp(row):
+    t4, c4 = ints(row["icmp.type"]), ints(row["icmp.code"])
+    t6, c6 = ints(row["icmpv6.type"]), ints(row["icmpv6.code"])
+    # The first occurrence only: an ICMP error quotes the packet it answers.
+    if t4:
+        return [f"{t4[0] * 256 + (c4[0] if c4 else 0)}/*"]
+    if t6:
+        return [f"{t6[0] * 256 + (c6[0] if c6 else 0)}/*"]
+    return []
+
+
+def k_count(field):
+    return lambda row: ["0/*" for _ in row[field].split(",") if row[field] != ""] if row[field] else []
+
+
+def k_ftp(row):
+    out = ["0/request" for c in row["ftp.request.command"].split(",") if c]
+    out += [f"{c}/response" for c in ints(row["ftp.response.code"])]
+    return out
+
+
+# name -> (display filter, fields, key function, shape, range or None, sub-key field or None)
+SPECS = {
+    "modbus": ("mbtcp", ["modbus.func_code"], k_modbus, "fc/kind", None, None),
+    "dnp3": ("dnp3.al.func", ["dnp3.al.func"], k_dnp3, "fc/kind", None, None),
+    "s7comm": ("s7comm", ["s7comm.header.rosctr", "s7comm.param.func", "s7comm.param.userdata.funcgroup",
+                          "s7comm.param.userdata.subfunc", "s7comm.param.userdata.type"],
+               k_s7comm, "fc/kind", None, None),
+    "cotp": ("cotp && tcp.port == 102", ["cotp.type"], k_cotp, "fc/*", None, None),
+    "enip": ("enip", ["enip.command"], k_enip, "fc/*", None, None),
+    "bacnet": ("bacapp", ["bacapp.type", "bacapp.confirmed_service", "bacapp.unconfirmed_service"],
+               k_bacnet, "fc/kind", [0, 0xE000], None),
+    "iec104": ("iec60870_104", ["iec60870_104.type", "iec60870_104.utype", "iec60870_asdu.typeid"],
+               k_iec104, "fc/kind", None, None),
+    "goose": ("goose", ["goose.stNum"], k_simple("goose.stNum"), "fc/*", None, "st_num"),
+    "sv": ("sv", ["sv.smpCnt"], k_count("sv.smpCnt"), "*/*", None, None),
+    "opcua": ("opcua", ["opcua.transport.type", "opcua.servicenodeid.numeric"], k_opcua, "fc/*", None, None),
+    "mqtt": ("mqtt", ["mqtt.msgtype"], k_simple("mqtt.msgtype"), "fc/*", None, None),
+    "fins": ("omron", ["omron.command"], k_fins, "fc/*", None, None),
+    "profinet_dcp": ("pn_dcp", ["pn_dcp.service_id", "pn_dcp.service_type"], k_dcp, "fc/*", None, None),
+    "profinet_rt": ("pn_rt", ["pn_rt.frame_id"], k_count("pn_rt.frame_id"), "*/*", None, None),
+    "dns": ("dns && !mdns && !llmnr", ["dns.flags.response", "dns.qry.type"], k_dns_like(53), "fc/kind", None, None),
+    "mdns": ("mdns", ["dns.flags.response", "dns.qry.type"], k_dns_like(5353), "fc/kind", None, None),
+    "llmnr": ("llmnr", ["dns.flags.response", "dns.qry.type"], k_dns_like(5355), "fc/kind", None, None),
+    "http": ("http", ["http.request.method", "http.response.code"], k_http, "fc/kind", None, None),
+    "tls": ("tls.handshake.type", ["tls.handshake.type"], k_tls, "fc/*", [5632, 5888], None),
+    "smb": ("smb || smb2", ["smb.cmd", "smb2.cmd"], k_smb, "fc/*", None, None),
+    "snmp": ("snmp", ["snmp.data"], k_simple("snmp.data"), "fc/*", None, None),
+    "dhcp": ("dhcp", ["dhcp.option.dhcp"], k_simple("dhcp.option.dhcp"), "fc/*", None, None),
+    "ntp": ("ntp", ["ntp.flags.mode"], k_simple("ntp.flags.mode"), "fc/*", None, None),
+    "ftp": ("ftp", ["ftp.request.command", "ftp.response.code"], k_ftp, "*/kind", None, None),
+    "ssh": ("ssh.protocol", ["ssh.protocol"], k_count("ssh.protocol"), "*/*", None, None),
+    "icmp": ("icmp || icmpv6", ["icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code"], k_icmp, "fc/*", None, None),
+    "lldp": ("lldp", ["lldp.tlv.type"], lambda row: ["0/*"], "*/*", None, None),
+    "ads": ("ams", ["ams.cmdid"], k_simple("ams.cmdid"), "fc/*", None, None),
+}
+
+# tshark's protocol names as they appear in the frame's protocol stack.
+STACK = {
+    "modbus": "mbtcp", "dnp3": "dnp3", "s7comm": "s7comm", "cotp": "cotp", "enip": "enip",
+    "bacnet": "bacapp", "iec104": "iec60870_104", "goose": "goose", "sv": "sv", "opcua": "opcua",
+    "mqtt": "mqtt", "fins": "omron", "profinet_dcp": "pn_dcp", "profinet_rt": "pn_rt",
+    "dns": "dns", "mdns": "mdns", "llmnr": "llmnr", "http": "http", "tls": "tls",
+    "smb": "smb", "snmp": "snmp", "dhcp": "dhcp", "ntp": "ntp", "ftp": "ftp", "ssh": "ssh",
+    "icmp": "icmp", "lldp": "lldp", "ads": "ams",
+}
+
+
+def tshark_rows(path, display_filter, fields):
+    allf = PORT_FIELDS + fields
     cmd = ["tshark", "-n", "-r", str(path), "-Y", display_filter, "-T", "fields",
            "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=,"]
-    for f in fields:
+    for f in allf:
         cmd += ["-e", f]
     res = subprocess.run(cmd, capture_output=True, text=True)
-    return [line.split("\t") for line in res.stdout.splitlines() if line.strip()]
+    rows = []
+    for line in res.stdout.splitlines():
+        vals = line.split("\t")
+        vals += [""] * (len(allf) - len(vals))
+        rows.append(dict(zip(allf, vals)))
+    return rows
 
 
-def modbus_counts(path):
-    c = Counter()
-    rows = tshark(path, "mbtcp", ["tcp.srcport", "udp.srcport", "modbus.func_code"])
-    for tsport, usport, fcs in rows:
-        sport = tsport or usport
-        if not fcs:
-            continue
-        kind = "response" if sport == "502" else "request"
-        for fc in fcs.split(","):
-            if fc:
-                c[f"{int(fc, 0)}/{kind}"] += 1
-    return dict(sorted(c.items()))
-
-
-def dnp3_counts(path):
-    c = Counter()
-    for (fcs,) in tshark(path, "dnp3.al.func", ["dnp3.al.func"]):
-        for fc in fcs.split(","):
-            if fc:
-                v = int(fc, 0)
-                c[f"{v}/{'response' if v >= 129 else 'request'}"] += 1
-    return dict(sorted(c.items()))
+def protocols_in(path):
+    """tshark protocol names present in the capture (one pass)."""
+    res = subprocess.run(["tshark", "-n", "-r", str(path), "-T", "fields", "-e", "frame.protocols"],
+                         capture_output=True, text=True)
+    seen = set()
+    for line in res.stdout.splitlines():
+        seen.update(line.split(":"))
+    return seen
 
 
 def main():
     if not CORPUS.is_dir():
         sys.exit(f"corpus not found at {CORPUS}; set OTWATCH_CORPUS")
+    only = set(sys.argv[1:])
     version = subprocess.run(["tshark", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     index = json.loads((CORPUS / "captures_index.json").read_text())
     captures = {}
     for entry in index:
-        protos = set(entry["protocols"])
-        if not protos & {"modbus", "dnp3"}:
-            continue
         path = CORPUS / entry["dest"]
+        present = protocols_in(path)
         counts = {}
-        if "modbus" in protos:
-            counts["modbus"] = modbus_counts(path)
-        if "dnp3" in protos:
-            counts["dnp3"] = dnp3_counts(path)
-        captures[entry["dest"]] = counts
-        print(f"{entry['dest']}: {counts}", file=sys.stderr)
+        for name, (flt, fields, keyf, shape, rng, sub) in SPECS.items():
+            if only and name not in only:
+                continue
+            if STACK[name] not in present:
+                continue
+            c = Counter()
+            for row in tshark_rows(path, flt, fields):
+                for k in keyf(row):
+                    fc, kind = k.split("/")
+                    if rng and fc != "*" and not (rng[0] <= int(fc) < rng[1]):
+                        continue
+                    if shape in ("fc/*", "*/*"):
+                        kind = "*"
+                    if shape in ("*/kind", "*/*"):
+                        fc = "*"
+                    c[f"{fc}/{kind}"] += 1
+            if c:
+                counts[name] = dict(sorted(c.items()))
+        if counts:
+            captures[entry["dest"]] = counts
+            print(f"{entry['dest']}: {sorted(counts)}", file=sys.stderr)
+    specs = {name: {"shape": s[3], "range": s[4], "field": s[5]} for name, s in SPECS.items()}
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"tshark": version, "captures": captures}, indent=1, sort_keys=True) + "\n")
+    OUT.write_text(json.dumps({"tshark": version, "specs": specs, "captures": captures},
+                              indent=1, sort_keys=True) + "\n")
     print(f"wrote {OUT} ({len(captures)} captures)", file=sys.stderr)
 
 

@@ -34,16 +34,53 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tshark")
 }
 
-/// Counts (proto -> "fc/kind" -> n) of application messages. A PDU whose
-/// function code is readable is a message even when its body is malformed, as
-/// in tshark.
-#[derive(Default)]
-struct Counts(BTreeMap<String, BTreeMap<String, u64>>);
+/// How the fixture compares one protocol (see `scripts/tshark-fixtures.py`).
+#[derive(Clone, Debug)]
+struct Spec {
+    /// Compare function codes (else only totals).
+    fc: bool,
+    /// Compare request/response (else any kind).
+    kind: bool,
+    /// Only function codes in `[lo, hi)` are compared.
+    range: Option<(u16, u16)>,
+    /// Count by this field of the protocol's JSON object instead of the function code.
+    field: Option<String>,
+}
+
+fn specs(fixture: &Value) -> BTreeMap<String, Spec> {
+    let mut out = BTreeMap::new();
+    for (name, s) in fixture["specs"].as_object().expect("specs in counts.json") {
+        let shape = s["shape"].as_str().unwrap_or("fc/kind");
+        out.insert(
+            name.clone(),
+            Spec {
+                fc: !shape.starts_with('*'),
+                kind: !shape.ends_with('*'),
+                range: s["range"]
+                    .as_array()
+                    .map(|r| (r[0].as_u64().unwrap() as u16, r[1].as_u64().unwrap() as u16)),
+                field: s["field"].as_str().map(str::to_string),
+            },
+        );
+    }
+    out
+}
+
+/// Counts (proto -> "fc/kind" -> n) of application messages, shaped by each
+/// protocol's spec. A PDU whose function code is readable is a message even
+/// when its body is malformed, as in tshark.
+struct Counts {
+    specs: BTreeMap<String, Spec>,
+    counts: BTreeMap<String, BTreeMap<String, u64>>,
+}
 
 impl EventSink for Counts {
     fn on_event(&mut self, ev: &Event<'_>) {
         let Event::App(a) = *ev else { return };
         let (proto, fc, kind) = (a.msg.proto(), a.msg.function_code(), a.kind);
+        let Some(spec) = self.specs.get(proto.name()) else {
+            return;
+        };
         // DNP3 request/response follows the function code, as in tshark.
         let kind = if proto == Proto::Dnp3 {
             if fc >= 129 {
@@ -54,18 +91,39 @@ impl EventSink for Counts {
         } else {
             kind
         };
+        let fc_key = match &spec.field {
+            Some(field) => {
+                let rec = serde_json::to_value(otwatch_proto::json::record(ev).unwrap()).unwrap();
+                match &rec[proto.name()][field.as_str()] {
+                    Value::Null => return,
+                    Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                }
+            }
+            None => {
+                if spec.range.is_some_and(|(lo, hi)| fc < lo || fc >= hi) {
+                    return;
+                }
+                if spec.fc { fc.to_string() } else { "*".into() }
+            }
+        };
+        let kind_key = if spec.kind { kind.as_str() } else { "*" };
         *self
-            .0
+            .counts
             .entry(proto.name().to_string())
             .or_default()
-            .entry(format!("{fc}/{}", kind.as_str()))
+            .entry(format!("{fc_key}/{kind_key}"))
             .or_default() += 1;
     }
 }
 
-fn run(path: &Path) -> Result<Counts, String> {
+fn run(path: &Path, specs: &BTreeMap<String, Spec>) -> Result<Counts, String> {
     let mut src = FileSource::open(path, 0).map_err(|e| e.to_string())?;
-    let mut p = Pipeline::new(Config::default(), Counts::default());
+    let sink = Counts {
+        specs: specs.clone(),
+        counts: BTreeMap::new(),
+    };
+    let mut p = Pipeline::new(Config::default(), sink);
     loop {
         match src.next_packet() {
             Ok(Some(pkt)) => p.process(&pkt),
@@ -91,7 +149,7 @@ fn as_counts(v: &Value) -> BTreeMap<String, u64> {
 }
 
 #[test]
-fn modbus_and_dnp3_counts_match_tshark() {
+fn message_counts_match_tshark() {
     let Some(corpus) = corpus() else { return };
     let counts: Value =
         serde_json::from_str(&std::fs::read_to_string(fixtures().join("counts.json")).unwrap())
@@ -100,10 +158,12 @@ fn modbus_and_dnp3_counts_match_tshark() {
         &std::fs::read_to_string(fixtures().join("differences.json")).unwrap(),
     )
     .unwrap();
+    let specs = specs(&counts);
     let mut failures = Vec::new();
     let mut compared = 0;
+    let mut per_proto: BTreeMap<String, (u32, u32)> = BTreeMap::new();
     for (capture, expected) in counts["captures"].as_object().unwrap() {
-        let ours = match run(&corpus.join(capture)) {
+        let ours = match run(&corpus.join(capture), &specs) {
             Ok(c) => c,
             Err(e) => {
                 // A damaged capture: what was read before the damage is still compared.
@@ -116,9 +176,13 @@ fn modbus_and_dnp3_counts_match_tshark() {
             if let Some(over) = diffs[capture]["otwatch"].get(proto) {
                 exp = as_counts(over);
             }
-            let got = ours.0.get(proto).cloned().unwrap_or_default();
+            let got = ours.counts.get(proto).cloned().unwrap_or_default();
             compared += 1;
-            if got != exp {
+            let pp = per_proto.entry(proto.clone()).or_default();
+            pp.0 += 1;
+            if got == exp {
+                pp.1 += 1;
+            } else {
                 failures.push(format!(
                     "{capture} [{proto}]\n   tshark: {exp:?}\n  otwatch: {got:?}"
                 ));
@@ -129,6 +193,9 @@ fn modbus_and_dnp3_counts_match_tshark() {
         compared > 70,
         "only {compared} protocol/capture pairs compared"
     );
+    for (p, (n, eq)) in &per_proto {
+        eprintln!("  {p:<14} {eq}/{n} captures equal to tshark");
+    }
     assert!(
         failures.is_empty(),
         "{} of {compared} differ from tshark:\n{}",
@@ -148,7 +215,7 @@ fn every_corpus_capture_runs_without_panic() {
     let mut errors = Vec::new();
     for e in index.as_array().unwrap() {
         let path = corpus.join(e["dest"].as_str().unwrap());
-        match run(&path) {
+        match run(&path, &BTreeMap::new()) {
             Ok(_) => ok += 1,
             Err(err) => errors.push(err),
         }
