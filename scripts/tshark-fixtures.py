@@ -90,7 +90,9 @@ def k_s7comm(row):
 
 
 def k_cotp(row):
-    # Connection management TPDUs only (data TPDUs carry S7/MMS).
+    # Connection management TPDUs only (data TPDUs carry S7/MMS), on TCP 102.
+    if 102 not in ports(row):
+        return []
     return [f"{t << 4}/*" for t in ints(row["cotp.type"]) if t != 0x0F]
 
 
@@ -212,7 +214,8 @@ def k_ftp(row):
     return out
 
 
-# name -> (display filter, fields, key function, shape, range or None, sub-key field or None)
+# name -> (tshark filter it corresponds to (documentation), fields, key function, shape,
+#          range or None, sub-key field or None)
 SPECS = {
     "modbus": ("mbtcp", ["modbus.func_code"], k_modbus, "fc/kind", None, None),
     "dnp3": ("dnp3.al.func", ["dnp3.al.func"], k_dnp3, "fc/kind", None, None),
@@ -259,49 +262,37 @@ STACK = {
 }
 
 
-def tshark_rows(path, display_filter, fields):
-    allf = PORT_FIELDS + fields
-    cmd = ["tshark", "-n", "-r", str(path), "-Y", display_filter, "-T", "fields",
+def tshark_rows(path, fields):
+    """One tshark pass over a capture: every field of every spec, per frame."""
+    allf = PORT_FIELDS + ["frame.protocols"] + fields
+    cmd = ["tshark", "-n", "-r", str(path), "-T", "fields",
            "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=,"]
     for f in allf:
         cmd += ["-e", f]
     res = subprocess.run(cmd, capture_output=True, text=True)
-    rows = []
     for line in res.stdout.splitlines():
         vals = line.split("\t")
         vals += [""] * (len(allf) - len(vals))
-        rows.append(dict(zip(allf, vals)))
-    return rows
-
-
-def protocols_in(path):
-    """tshark protocol names present in the capture (one pass)."""
-    res = subprocess.run(["tshark", "-n", "-r", str(path), "-T", "fields", "-e", "frame.protocols"],
-                         capture_output=True, text=True)
-    seen = set()
-    for line in res.stdout.splitlines():
-        seen.update(line.split(":"))
-    return seen
+        yield dict(zip(allf, vals))
 
 
 def main():
     if not CORPUS.is_dir():
         sys.exit(f"corpus not found at {CORPUS}; set OTWATCH_CORPUS")
     only = set(sys.argv[1:])
+    specs = {n: s for n, s in SPECS.items() if not only or n in only}
+    fields = sorted({f for s in specs.values() for f in s[1]})
     version = subprocess.run(["tshark", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     index = json.loads((CORPUS / "captures_index.json").read_text())
     captures = {}
     for entry in index:
         path = CORPUS / entry["dest"]
-        present = protocols_in(path)
-        counts = {}
-        for name, (flt, fields, keyf, shape, rng, sub) in SPECS.items():
-            if only and name not in only:
-                continue
-            if STACK[name] not in present:
-                continue
-            c = Counter()
-            for row in tshark_rows(path, flt, fields):
+        counts = {name: Counter() for name in specs}
+        for row in tshark_rows(path, fields):
+            stack = set(row["frame.protocols"].split(":"))
+            for name, (_flt, _fields, keyf, shape, rng, _sub) in specs.items():
+                if STACK[name] not in stack:
+                    continue
                 for k in keyf(row):
                     fc, kind = k.split("/")
                     if rng and fc != "*" and not (rng[0] <= int(fc) < rng[1]):
@@ -310,15 +301,21 @@ def main():
                         kind = "*"
                     if shape in ("*/kind", "*/*"):
                         fc = "*"
-                    c[f"{fc}/{kind}"] += 1
-            if c:
-                counts[name] = dict(sorted(c.items()))
+                    counts[name][f"{fc}/{kind}"] += 1
+        counts = {n: dict(sorted(c.items())) for n, c in counts.items() if c}
         if counts:
             captures[entry["dest"]] = counts
             print(f"{entry['dest']}: {sorted(counts)}", file=sys.stderr)
-    specs = {name: {"shape": s[3], "range": s[4], "field": s[5]} for name, s in SPECS.items()}
+    if only and OUT.exists():
+        # Regenerating some protocols keeps the others.
+        old = json.loads(OUT.read_text())
+        for cap, protos in old.get("captures", {}).items():
+            for name, c in protos.items():
+                if name not in only:
+                    captures.setdefault(cap, {})[name] = c
+    spec_out = {name: {"shape": s[3], "range": s[4], "field": s[5]} for name, s in SPECS.items()}
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"tshark": version, "specs": specs, "captures": captures},
+    OUT.write_text(json.dumps({"tshark": version, "specs": spec_out, "captures": captures},
                               indent=1, sort_keys=True) + "\n")
     print(f"wrote {OUT} ({len(captures)} captures)", file=sys.stderr)
 
