@@ -46,14 +46,6 @@ fn n(v: u64) -> String {
     out
 }
 
-fn function_name(proto: otwatch_core::Proto, fc: u16) -> &'static str {
-    match proto {
-        otwatch_core::Proto::Modbus => otwatch_proto::modbus::wire::function_name(fc as u8),
-        otwatch_core::Proto::Dnp3 => otwatch_proto::dnp3::wire::function_name(fc as u8),
-        _ => "",
-    }
-}
-
 pub fn print(r: &RunReport, devices: &[Device]) {
     let s = &r.summary;
     let d = &r.decode;
@@ -136,9 +128,9 @@ pub fn print(r: &RunReport, devices: &[Device]) {
         rows.sort();
         for (fc, kind, v) in rows {
             println!(
-                "    fc {:>3} {:<34} {:<9} {}",
+                "    fc {:>5} {:<34} {:<9} {}",
                 fc,
-                function_name(*proto, fc),
+                c.function_names.get(&fc).map_or("", String::as_str),
                 kind,
                 n(v)
             );

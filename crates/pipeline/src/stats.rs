@@ -19,6 +19,9 @@ pub struct ProtoCounts {
     pub malformed: u64,
     /// Malformed PDUs per error code.
     pub malformed_by_code: BTreeMap<&'static str, u64>,
+    /// Name of each function code seen, taken from the first message's record.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub function_names: BTreeMap<u16, String>,
     pub gaps: u64,
 }
 
@@ -115,12 +118,25 @@ impl EventSink for Summary {
                     MsgKind::Other => 2,
                 };
                 let fc = a.msg.function_code();
-                if (fc as usize) < FC_SLOTS {
-                    if let Some(c) = self.fc.get_mut(slot(p) * FC_SLOTS + fc as usize) {
-                        c[k] += 1;
+                let first = if (fc as usize) < FC_SLOTS {
+                    match self.fc.get_mut(slot(p) * FC_SLOTS + fc as usize) {
+                        Some(c) => {
+                            c[k] += 1;
+                            c.iter().sum::<u64>() == 1
+                        }
+                        None => false,
                     }
                 } else {
-                    self.fc_wide.entry((p, fc)).or_default()[k] += 1;
+                    let c = self.fc_wide.entry((p, fc)).or_default();
+                    c[k] += 1;
+                    c.iter().sum::<u64>() == 1
+                };
+                if first && let Some(name) = function_name(ev) {
+                    self.protocols
+                        .entry(p)
+                        .or_default()
+                        .function_names
+                        .insert(fc, name);
                 }
                 let e = self.protocols.entry(p).or_default();
                 e.messages += 1;
@@ -164,4 +180,26 @@ impl EventSink for Summary {
             }
         }
     }
+}
+
+/// The name a protocol gives a message's function: the first of the usual
+/// name fields of its record (off the hot path: once per new function code).
+fn function_name(ev: &Event<'_>) -> Option<String> {
+    let rec = serde_json::to_value(otwatch_proto::json::record(ev)?).ok()?;
+    let obj = rec.get(rec.get("proto")?.as_str()?)?;
+    [
+        "function",
+        "function_name",
+        "service_name",
+        "command_name",
+        "msg_name",
+        "op_name",
+        "type_name",
+        "pdu_name",
+        "tpdu",
+        "msg_type",
+        "method",
+    ]
+    .iter()
+    .find_map(|k| obj.get(*k)?.as_str().map(str::to_string))
 }
