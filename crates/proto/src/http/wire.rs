@@ -112,11 +112,6 @@ pub fn method_code(m: &[u8]) -> u16 {
         .map_or(0, |(_, c)| *c)
 }
 
-#[inline]
-fn is_token(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
-}
-
 /// True when `line` (without its line end) is a plausible request line:
 /// `TOKEN SP target SP HTTP/1.d`.
 pub fn is_request_line(line: &[u8]) -> bool {
