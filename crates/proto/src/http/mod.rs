@@ -208,8 +208,7 @@ impl Session {
             };
             let method = req.map(|p| p.method);
             let no_body = matches!(h.status, 100..=199 | 204 | 304) || method == Some(3);
-            let tunnel =
-                h.status == 101 || (method == Some(7) && (200..300).contains(&h.status));
+            let tunnel = h.status == 101 || (method == Some(7) && (200..300).contains(&h.status));
             let (mode, framing, len) = if tunnel {
                 (Mode::UntilClose, "until_close", None)
             } else if no_body {
@@ -218,12 +217,16 @@ impl Session {
                 (Mode::ChunkSize, "chunked", None)
             } else if let Some(n) = h.content_length {
                 (body_mode(n), "length", Some(n))
-            } else if h.content_length_raw.is_some() {
-                (Mode::UntilClose, "until_close", None)
             } else {
                 (Mode::UntilClose, "until_close", None)
             };
-            (mode, framing, len, method, req.map(|p| cx.ts.nanos_since(p.ts)))
+            (
+                mode,
+                framing,
+                len,
+                method,
+                req.map(|p| cx.ts.nanos_since(p.ts)),
+            )
         } else {
             self.push(Pending {
                 method: wire::method_code(h.method),

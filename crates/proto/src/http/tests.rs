@@ -44,7 +44,11 @@ fn pipelined_requests_split_and_coalesced() {
     all.extend_from_slice(b"GET /a HTTP/1.1\r\n\r\nHEAD /b HTTP/1.0\r\n\r\n");
     let cuts: Vec<&[u8]> = all.chunks(7).collect();
     let rec = run(&cuts, &[]);
-    let m: Vec<_> = rec.of("message").iter().map(|m| m["http"]["method"].clone()).collect();
+    let m: Vec<_> = rec
+        .of("message")
+        .iter()
+        .map(|m| m["http"]["method"].clone())
+        .collect();
     assert_eq!(m, vec!["POST", "GET", "HEAD"]);
     assert!(rec.of("malformed").is_empty());
 }
@@ -55,7 +59,12 @@ fn chunked_response_then_next_response() {
     let req: &[u8] = b"GET / HTTP/1.1\r\n\r\nGET /x HTTP/1.1\r\n\r\n";
     let cuts: Vec<&[u8]> = resp.chunks(3).collect();
     let rec = run(&[req], &cuts);
-    let st: Vec<_> = rec.of("message").iter().filter(|m| m["kind"] == "response").map(|m| m["http"]["status"].clone()).collect();
+    let st: Vec<_> = rec
+        .of("message")
+        .iter()
+        .filter(|m| m["kind"] == "response")
+        .map(|m| m["http"]["status"].clone())
+        .collect();
     assert_eq!(st, vec![200, 404]);
     assert!(rec.of("malformed").is_empty(), "{:?}", rec.events);
 }
@@ -65,7 +74,12 @@ fn head_response_and_304_have_no_body() {
     let req: &[u8] = b"HEAD / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n";
     let resp: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
     let rec = run(&[req], &[resp]);
-    let st: Vec<_> = rec.of("message").iter().filter(|m| m["kind"] == "response").map(|m| m["http"]["status"].clone()).collect();
+    let st: Vec<_> = rec
+        .of("message")
+        .iter()
+        .filter(|m| m["kind"] == "response")
+        .map(|m| m["http"]["status"].clone())
+        .collect();
     assert_eq!(st, vec![200, 100, 304, 200]);
     let r = rec.of("message");
     assert_eq!(r[5]["http"]["request_method_code"], 1);
@@ -75,8 +89,15 @@ fn head_response_and_304_have_no_body() {
 fn bad_header_line_and_bad_start_line() {
     let req: &[u8] = b"GET / HTTP/1.1\r\nHost plc\r\n\r\nxx garbage\r\nGET /ok HTTP/1.1\r\nContent-Length: zz\r\n\r\n";
     let rec = run(&[req], &[]);
-    let codes: Vec<_> = rec.of("malformed").iter().map(|m| m["error"]["code"].clone()).collect();
-    assert_eq!(codes, vec!["bad_header_line", "bad_start_line", "bad_content_length"]);
+    let codes: Vec<_> = rec
+        .of("malformed")
+        .iter()
+        .map(|m| m["error"]["code"].clone())
+        .collect();
+    assert_eq!(
+        codes,
+        vec!["bad_header_line", "bad_start_line", "bad_content_length"]
+    );
     assert_eq!(rec.of("message").len(), 2);
 }
 
@@ -94,12 +115,29 @@ fn midstream_and_gap() {
     let f = flow(Transport::Tcp, 80, false);
     let mut s = Session::default();
     let mut rec = Recorder::default();
-    feed_stream(&mut s, &f, Direction::ToClient, &[b"tail of a body\r\nmore\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"], &mut rec);
+    feed_stream(
+        &mut s,
+        &f,
+        Direction::ToClient,
+        &[b"tail of a body\r\nmore\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"],
+        &mut rec,
+    );
     assert!(rec.of("malformed").is_empty());
     assert_eq!(rec.of("message").len(), 1);
-    let mut cx = crate::Ctx::new(otwatch_core::Timestamp(0), &f, Direction::ToClient, &mut rec);
+    let mut cx = crate::Ctx::new(
+        otwatch_core::Timestamp(0),
+        &f,
+        Direction::ToClient,
+        &mut rec,
+    );
     s.on_gap(100, &mut cx);
-    feed_stream(&mut s, &f, Direction::ToClient, &[b"ody\r\nHTTP/1.1 500 Oops\r\n\r\n"], &mut rec);
+    feed_stream(
+        &mut s,
+        &f,
+        Direction::ToClient,
+        &[b"ody\r\nHTTP/1.1 500 Oops\r\n\r\n"],
+        &mut rec,
+    );
     assert_eq!(rec.of("message").len(), 2);
     assert!(rec.of("malformed").is_empty());
 }
@@ -117,7 +155,13 @@ fn probe_is_strict() {
 fn identity_from_user_agent_and_server() {
     use crate::protocols::ProtoMessage;
     let (h, _) = wire::parse_head(b"HTTP/1.1 200 OK\r\nServer: Siemens/2.1 x\r\n\r\n");
-    let m = Message { head: h.unwrap(), body_len: None, framing: "none", request_method: None, latency_ns: None };
+    let m = Message {
+        head: h.unwrap(),
+        body_len: None,
+        framing: "none",
+        request_method: None,
+        latency_ns: None,
+    };
     let id = m.identity().unwrap();
     assert_eq!(id.model.as_deref(), Some("Siemens"));
     assert_eq!(id.firmware.as_deref(), Some("2.1"));

@@ -106,10 +106,7 @@ pub const METHODS: &[(&[u8], u16)] = &[
 
 /// Function code of a request method (0 for other methods).
 pub fn method_code(m: &[u8]) -> u16 {
-    METHODS
-        .iter()
-        .find(|(n, _)| *n == m)
-        .map_or(0, |(_, c)| *c)
+    METHODS.iter().find(|(n, _)| *n == m).map_or(0, |(_, c)| *c)
 }
 
 /// True when `line` (without its line end) is a plausible request line:
@@ -118,7 +115,12 @@ pub fn is_request_line(line: &[u8]) -> bool {
     let Some(sp) = line.iter().position(|&c| c == b' ') else {
         return false;
     };
-    if sp == 0 || sp > 24 || !line[..sp].iter().all(|&c| c.is_ascii_uppercase() || c == b'-') {
+    if sp == 0
+        || sp > 24
+        || !line[..sp]
+            .iter()
+            .all(|&c| c.is_ascii_uppercase() || c == b'-')
+    {
         return false;
     }
     let Some(last) = line.iter().rposition(|&c| c == b' ') else {
@@ -261,10 +263,7 @@ pub fn parse_head(b: &[u8]) -> (Option<Head<'_>>, Option<Error>) {
                 }
             }
         } else if is("transfer-encoding") {
-            if value
-                .windows(7)
-                .any(|w| w.eq_ignore_ascii_case(b"chunked"))
-            {
+            if value.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked")) {
                 h.chunked = true;
             }
         } else if is("authorization") {

@@ -2,11 +2,11 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use super::Message;
 use super::ntlm::{self, Str};
 use super::wire::{
     Body, fsctl_name, smb1_command_name, smb2_command_name, status_name, trans2_name,
 };
-use super::Message;
 
 struct Dialects<'a>(u8, &'a [u8]);
 

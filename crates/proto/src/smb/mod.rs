@@ -35,7 +35,7 @@ pub fn probe(transport: Transport, data: &[u8]) -> bool {
         && data.len() >= 8 + 32
         && data[0] == 0
         && matches!(&data[4..8], [0xff | 0xfe, b'S', b'M', b'B'])
-        && frame_len(data).is_some_and(|n| n >= 32 && n <= MAX_FRAME)
+        && frame_len(data).is_some_and(|n| (32..=MAX_FRAME).contains(&n))
 }
 
 fn frame_len(b: &[u8]) -> Option<usize> {
@@ -73,7 +73,12 @@ impl ProtoMessage for Message<'_> {
 
     fn identity(&self) -> Option<Identity<'_>> {
         let Body::SessionSetup { ntlm: Some(n), .. } = self.cmd.body else {
-            if let Body::SessionSetup { user, domain, native_os, .. } = self.cmd.body
+            if let Body::SessionSetup {
+                user,
+                domain,
+                native_os,
+                ..
+            } = self.cmd.body
                 && !user.is_empty()
             {
                 let mut id = Identity::new(Subject::Sender, "smb session setup");
@@ -128,7 +133,7 @@ pub struct Session {
 fn plausible(b: &[u8]) -> bool {
     b.len() >= 8
         && b[0] == 0
-        && matches!(&b[4..8], [0xff | 0xfe | 0xfd, b'S', b'M', b'B'])
+        && matches!(&b[4..8], [0xfd..=0xff, b'S', b'M', b'B'])
         && frame_len(b).is_some_and(|n| (32..=MAX_FRAME).contains(&n))
 }
 
@@ -143,7 +148,13 @@ fn find_frame(b: &[u8]) -> Option<usize> {
 
 impl Session {
     fn frame(&mut self, d: usize, frame: &[u8], truncated: bool, cx: &mut Ctx<'_>) {
-        let kind_of = |r: bool| if r { MsgKind::Response } else { MsgKind::Request };
+        let kind_of = |r: bool| {
+            if r {
+                MsgKind::Response
+            } else {
+                MsgKind::Request
+            }
+        };
         match frame.get(..4) {
             Some([0xff, b'S', b'M', b'B']) => {
                 let mut msgs: [Option<Command<'_>>; 8] = [None; 8];
@@ -215,7 +226,13 @@ impl Session {
                     Error::BadProtocolId(id)
                 };
                 if !self.reported[d] {
-                    cx.malformed(Proto::Smb, e.code(), &e, None, &frame[..frame.len().min(128)]);
+                    cx.malformed(
+                        Proto::Smb,
+                        e.code(),
+                        &e,
+                        None,
+                        &frame[..frame.len().min(128)],
+                    );
                 }
             }
         }

@@ -62,7 +62,7 @@ const NTLMSSP: &[u8] = b"NTLMSSP\0";
 const UNICODE: u32 = 0x0000_0001;
 const VERSION_FLAG: u32 = 0x0200_0000;
 
-fn secbuf<'a>(msg: &'a [u8], at: usize) -> Option<&'a [u8]> {
+fn secbuf(msg: &[u8], at: usize) -> Option<&[u8]> {
     let len = le16_at(msg, at)? as usize;
     let mut c = Cursor::new(msg.get(at + 4..)?);
     let off = c.le32()? as usize;

@@ -61,7 +61,11 @@ pub(crate) fn ntlm_auth(user: &str, domain: &str, ws: &str) -> Vec<u8> {
 pub(crate) fn spnego(tok: &[u8]) -> Vec<u8> {
     fn tlv(t: u8, v: &[u8]) -> Vec<u8> {
         let mut o = vec![t];
-        if v.len() < 128 { o.push(v.len() as u8) } else { o.extend([0x82, (v.len() >> 8) as u8, v.len() as u8]) }
+        if v.len() < 128 {
+            o.push(v.len() as u8)
+        } else {
+            o.extend([0x82, (v.len() >> 8) as u8, v.len() as u8])
+        }
         o.extend_from_slice(v);
         o
     }
@@ -93,13 +97,34 @@ fn negotiate_and_dialect_version() {
     let mut nb = vec![36, 0, 3, 0, 1, 0, 0, 0, 0, 0, 0, 0];
     nb.extend([0u8; 24]);
     nb.extend([0x02, 0x02, 0x10, 0x02, 0x11, 0x03]);
-    feed_stream(&mut s, &f, Direction::ToServer, &[&nbss(&smb2(0, false, 0, 0, &nb))], &mut rec);
+    feed_stream(
+        &mut s,
+        &f,
+        Direction::ToServer,
+        &[&nbss(&smb2(0, false, 0, 0, &nb))],
+        &mut rec,
+    );
     let mut r = vec![65, 0, 1, 0, 0x11, 0x03];
     r.extend([0u8; 60]);
-    feed_stream(&mut s, &f, Direction::ToClient, &[&nbss(&smb2(0, true, 0, 0, &r))], &mut rec);
-    feed_stream(&mut s, &f, Direction::ToServer, &[&nbss(&smb2(13, false, 0, 0, &[4, 0, 0, 0]))], &mut rec);
+    feed_stream(
+        &mut s,
+        &f,
+        Direction::ToClient,
+        &[&nbss(&smb2(0, true, 0, 0, &r))],
+        &mut rec,
+    );
+    feed_stream(
+        &mut s,
+        &f,
+        Direction::ToServer,
+        &[&nbss(&smb2(13, false, 0, 0, &[4, 0, 0, 0]))],
+        &mut rec,
+    );
     let m = rec.of("message");
-    assert_eq!(m[0]["smb"]["dialects"], serde_json::json!(["0x0202", "0x0210", "0x0311"]));
+    assert_eq!(
+        m[0]["smb"]["dialects"],
+        serde_json::json!(["0x0202", "0x0210", "0x0311"])
+    );
     assert_eq!(m[1]["smb"]["dialect"], "0x0311");
     assert_eq!(m[1]["kind"], "response");
     assert_eq!(m[2]["smb"]["version"], 3);
@@ -108,7 +133,9 @@ fn negotiate_and_dialect_version() {
 
 #[test]
 fn ntlmssp_in_spnego_split_segments() {
-    let p = nbss(&session_setup_req(&spnego(&ntlm_auth("operator", "PLANT", "EWS01"))));
+    let p = nbss(&session_setup_req(&spnego(&ntlm_auth(
+        "operator", "PLANT", "EWS01",
+    ))));
     let (_, rec) = run(Direction::ToServer, &[&p[..3], &p[3..70], &p[70..]]);
     let m = rec.of("message");
     assert_eq!(m.len(), 1);
@@ -123,7 +150,10 @@ fn ntlmssp_in_spnego_split_segments() {
 fn logon_failure_status() {
     let mut b = vec![9, 0, 0, 0];
     b.extend([0u8; 4]);
-    let (_, rec) = run(Direction::ToClient, &[&nbss(&smb2(1, true, 0xc000_006d, 0, &b))]);
+    let (_, rec) = run(
+        Direction::ToClient,
+        &[&nbss(&smb2(1, true, 0xc000_006d, 0, &b))],
+    );
     let s = &rec.of("message")[0]["smb"];
     assert_eq!(s["status"], 0xc000_006du32);
     assert_eq!(s["status_name"], "STATUS_LOGON_FAILURE");
@@ -137,7 +167,7 @@ fn compound_tree_connect_create_ioctl() {
     tc.extend((path.len() as u16).to_le_bytes());
     tc.extend(&path);
     let mut first = smb2(3, false, 0, 0, &tc);
-    while first.len() % 8 != 0 {
+    while !first.len().is_multiple_of(8) {
         first.push(0);
     }
     let n1 = first.len() as u32;
@@ -150,7 +180,7 @@ fn compound_tree_connect_create_ioctl() {
     cr.extend([0u8; 8]);
     cr.extend(&name);
     let mut second = smb2(5, false, 0, 0, &cr);
-    while second.len() % 8 != 0 {
+    while !second.len().is_multiple_of(8) {
         second.push(0);
     }
     let n2 = second.len() as u32;
@@ -195,7 +225,11 @@ fn bad_header_transform_and_nbss_control() {
     stream.extend(nbss(&tf));
     stream.extend(nbss(&smb2(13, false, 0, 0, &[4, 0, 0, 0])));
     let (s, rec) = run(Direction::ToServer, &[&stream]);
-    let codes: Vec<_> = rec.of("malformed").iter().map(|m| m["error"]["code"].clone()).collect();
+    let codes: Vec<_> = rec
+        .of("malformed")
+        .iter()
+        .map(|m| m["error"]["code"].clone())
+        .collect();
     assert_eq!(codes, vec!["short_header", "bad_protocol_id"]);
     assert_eq!(rec.of("message").len(), 1);
     assert_eq!(s.encrypted_frames, 1);
@@ -256,8 +290,14 @@ fn midstream_resync_and_probe() {
     feed_stream(&mut s, &f, Direction::ToServer, &[&stream], &mut rec);
     assert_eq!(rec.of("message").len(), 1);
     assert!(rec.of("malformed").is_empty());
-    assert!(probe(Transport::Tcp, &nbss(&smb2(0, false, 0, 0, &[36, 0]))));
-    assert!(!probe(Transport::Tcp, b"\0\0\0\x10GET / HTTP/1.1\r\n\r\n........................"));
+    assert!(probe(
+        Transport::Tcp,
+        &nbss(&smb2(0, false, 0, 0, &[36, 0]))
+    ));
+    assert!(!probe(
+        Transport::Tcp,
+        b"\0\0\0\x10GET / HTTP/1.1\r\n\r\n........................"
+    ));
 }
 
 proptest::proptest! {

@@ -47,10 +47,15 @@ impl fmt::Display for Error {
                 "protocol id {:02x}{:02x}{:02x}{:02x}, expected ff/fe/fd 'SMB'",
                 p[0], p[1], p[2], p[3]
             ),
-            Error::ShortHeader(n) => write!(f, "SMB message of {n} bytes is shorter than its header"),
+            Error::ShortHeader(n) => {
+                write!(f, "SMB message of {n} bytes is shorter than its header")
+            }
             Error::BadStructureSize(s) => write!(f, "SMB2 header StructureSize {s}, expected 64"),
             Error::BadNextCommand(n) => {
-                write!(f, "SMB2 NextCommand {n} outside the frame or not 8-byte aligned")
+                write!(
+                    f,
+                    "SMB2 NextCommand {n} outside the frame or not 8-byte aligned"
+                )
             }
             Error::BadWordCount(w) => write!(f, "SMB1 WordCount {w} exceeds the message"),
         }
@@ -63,9 +68,13 @@ pub enum Body<'a> {
     #[default]
     None,
     /// SMB1: the dialect strings block (0x02 "name" NUL)*; SMB2: u16 LE dialects.
-    Negotiate { dialects: &'a [u8] },
+    Negotiate {
+        dialects: &'a [u8],
+    },
     /// SMB2 selected dialect, or SMB1 selected dialect index.
-    NegotiateResponse { dialect: u16 },
+    NegotiateResponse {
+        dialect: u16,
+    },
     SessionSetup {
         ntlm: Option<Ntlm<'a>>,
         /// SMB1 without extended security: account and domain.
@@ -73,13 +82,29 @@ pub enum Body<'a> {
         domain: Str<'a>,
         native_os: Str<'a>,
     },
-    TreeConnect { path: Str<'a> },
-    Create { name: Str<'a> },
-    Read { len: u32, offset: u64 },
-    Write { len: u32, offset: u64 },
-    Ioctl { ctl_code: u32 },
-    Trans2 { subcommand: u16 },
-    Trans { name: Str<'a> },
+    TreeConnect {
+        path: Str<'a>,
+    },
+    Create {
+        name: Str<'a>,
+    },
+    Read {
+        len: u32,
+        offset: u64,
+    },
+    Write {
+        len: u32,
+        offset: u64,
+    },
+    Ioctl {
+        ctl_code: u32,
+    },
+    Trans2 {
+        subcommand: u16,
+    },
+    Trans {
+        name: Str<'a>,
+    },
 }
 
 /// One SMB command (an SMB2 header, or an SMB1 header / AndX chained command).
@@ -175,7 +200,11 @@ pub fn parse_smb1<'a>(pdu: &'a [u8], mut f: impl FnMut(Command<'a>)) -> Result<(
         let (bytes_off, bytes) = match le16_at(pdu, bc_at) {
             Some(bc) => {
                 let s = bc_at + 2;
-                (s, pdu.get(s..(s + bc as usize).min(pdu.len())).unwrap_or_default())
+                (
+                    s,
+                    pdu.get(s..(s + bc as usize).min(pdu.len()))
+                        .unwrap_or_default(),
+                )
             }
             None => (bc_at, &[][..]),
         };
@@ -217,7 +246,11 @@ fn smb1_body<'a>(
     bytes: &'a [u8],
 ) -> Body<'a> {
     let w16 = |o: usize| le16_at(w, o).unwrap_or(0);
-    let w32 = |o: usize| Cursor::new(w.get(o..).unwrap_or_default()).le32().unwrap_or(0);
+    let w32 = |o: usize| {
+        Cursor::new(w.get(o..).unwrap_or_default())
+            .le32()
+            .unwrap_or(0)
+    };
     let us = |off: usize| cstr(pdu, if unicode { align2(off) } else { off }, unicode);
     match (cmd, response) {
         (0x72, false) => Body::Negotiate { dialects: bytes },
@@ -319,7 +352,9 @@ pub fn parse_smb2(pdu: &[u8]) -> Result<(Command<'_>, Option<usize>), Error> {
     let response = flags & 1 != 0;
     let next_at = if next == 0 {
         None
-    } else if next as usize % 8 != 0 || next as usize >= pdu.len() || (next as usize) < SMB2_HEADER
+    } else if !(next as usize).is_multiple_of(8)
+        || next as usize >= pdu.len()
+        || (next as usize) < SMB2_HEADER
     {
         return Err(Error::BadNextCommand(next));
     } else {
@@ -355,7 +390,11 @@ fn le64(b: &[u8]) -> u64 {
 fn smb2_body(cmd: u16, response: bool, pdu: &[u8]) -> Body<'_> {
     let b = &pdu[SMB2_HEADER..];
     let u16a = |o: usize| le16_at(b, o).unwrap_or(0);
-    let u32a = |o: usize| Cursor::new(b.get(o..).unwrap_or_default()).le32().unwrap_or(0);
+    let u32a = |o: usize| {
+        Cursor::new(b.get(o..).unwrap_or_default())
+            .le32()
+            .unwrap_or(0)
+    };
     let u64a = |o: usize| b.get(o..o + 8).map_or(0, le64);
     let buf = |off: usize, len: usize| -> &[u8] {
         pdu.get(off..off.saturating_add(len).min(pdu.len()))

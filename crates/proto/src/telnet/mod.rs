@@ -26,7 +26,7 @@ pub const MAX_TEXT: usize = 128;
 /// Strict content check: the first payload is only IAC negotiation commands
 /// (servers start with IAC DO/WILL ...), at least two of them.
 pub fn probe(transport: Transport, data: &[u8]) -> bool {
-    if transport != Transport::Tcp || data.len() < 6 || data.len() % 3 != 0 {
+    if transport != Transport::Tcp || data.len() < 6 || !data.len().is_multiple_of(3) {
         return false;
     }
     data.chunks_exact(3)

@@ -36,7 +36,9 @@ fn hex(b: &[u8]) -> String {
 pub fn ja3_string(h: &ClientHello<'_>) -> String {
     let ciphers = join(u16s(h.ciphers).filter(|v| !is_grease(*v)), "-");
     let exts = join(
-        extensions(h.extensions).map(|(t, _)| t).filter(|v| !is_grease(*v)),
+        extensions(h.extensions)
+            .map(|(t, _)| t)
+            .filter(|v| !is_grease(*v)),
         "-",
     );
     let groups = join(
@@ -44,10 +46,7 @@ pub fn ja3_string(h: &ClientHello<'_>) -> String {
         "-",
     );
     let formats = join(h.point_formats.unwrap_or_default().iter(), "-");
-    format!(
-        "{},{ciphers},{exts},{groups},{formats}",
-        h.legacy_version
-    )
+    format!("{},{ciphers},{exts},{groups},{formats}", h.legacy_version)
 }
 
 pub fn md5_hex(s: &str) -> String {

@@ -18,8 +18,8 @@ use otwatch_core::{MsgKind, Proto, Transport};
 use crate::dissector::{Ctx, Dissector};
 use crate::ident::{Identity, Subject, text};
 use crate::protocols::ProtoMessage;
-pub use wire::{ClientHello, Error, RecordHeader, ServerHello};
 use wire::{CT_ALERT, CT_CCS, CT_HANDSHAKE, MAX_HANDSHAKE, RECORD_HEADER};
+pub use wire::{ClientHello, Error, RecordHeader, ServerHello};
 
 /// Default server ports.
 pub const PORTS: &[(Transport, u16)] = &[
@@ -101,7 +101,9 @@ impl ProtoMessage for Message<'_> {
 
     fn identity(&self) -> Option<Identity<'_>> {
         match self.body {
-            Body::Certificate { leaf: Some(der), .. } => {
+            Body::Certificate {
+                leaf: Some(der), ..
+            } => {
                 let c = x509::parse(der)?;
                 let mut id = Identity::new(Subject::Sender, "tls certificate");
                 id.hostname = x509::common_name(c.subject).and_then(text);
@@ -300,7 +302,13 @@ impl Session {
         if declared as usize > MAX_HANDSHAKE || buf.len() > MAX_HANDSHAKE + 4 {
             let e = Error::HandshakeTooLong(declared);
             let fc = CT_HANDSHAKE as u16 * 256 + buf[0] as u16;
-            cx.malformed(Proto::Tls, e.code(), &e, Some(fc), &buf[..buf.len().min(64)]);
+            cx.malformed(
+                Proto::Tls,
+                e.code(),
+                &e,
+                Some(fc),
+                &buf[..buf.len().min(64)],
+            );
             buf.clear();
             buf.shrink_to_fit();
             self.hs_broken[d] = true;

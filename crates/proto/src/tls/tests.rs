@@ -75,7 +75,13 @@ fn client_hello_fields_and_fingerprints() {
     let mut s = Session::default();
     let mut rec = Recorder::default();
     let r = record(22, 0x0301, &client_hello("hmi.plant.local", true));
-    feed_stream(&mut s, &f, Direction::ToServer, &[&r[..3], &r[3..20], &r[20..]], &mut rec);
+    feed_stream(
+        &mut s,
+        &f,
+        Direction::ToServer,
+        &[&r[..3], &r[3..20], &r[20..]],
+        &mut rec,
+    );
     let m = rec.of("message");
     assert_eq!(m.len(), 1);
     let t = &m[0]["tls"];
@@ -83,8 +89,14 @@ fn client_hello_fields_and_fingerprints() {
     assert_eq!(t["alpn"][0], "h2");
     assert_eq!(t["version"], 0x0304);
     assert_eq!(t["record_version"], 0x0301);
-    assert_eq!(t["ja3_string"], "771,4865-49199-156,0-10-11-13-16-43,29-23,0");
-    assert_eq!(t["ja3"], fingerprint::md5_hex("771,4865-49199-156,0-10-11-13-16-43,29-23,0"));
+    assert_eq!(
+        t["ja3_string"],
+        "771,4865-49199-156,0-10-11-13-16-43,29-23,0"
+    );
+    assert_eq!(
+        t["ja3"],
+        fingerprint::md5_hex("771,4865-49199-156,0-10-11-13-16-43,29-23,0")
+    );
     let ja4 = t["ja4"].as_str().unwrap();
     assert!(ja4.starts_with("t13d0306h2_"), "{ja4}");
     assert_eq!(ja4.len(), 36);
@@ -107,8 +119,20 @@ fn handshake_spanning_records_and_several_per_record() {
     stream.extend(record(22, 0x0303, &[0xaa; 40])); // encrypted Finished
     stream.extend(record(23, 0x0303, &[0xbb; 100]));
     feed_stream(&mut s, &f, Direction::ToClient, &[&stream], &mut rec);
-    let fcs: Vec<_> = rec.of("message").iter().map(|m| m["tls"]["handshake_type"].clone()).collect();
-    assert_eq!(fcs, vec![serde_json::json!(2), 11.into(), 14.into(), serde_json::Value::Null]);
+    let fcs: Vec<_> = rec
+        .of("message")
+        .iter()
+        .map(|m| m["tls"]["handshake_type"].clone())
+        .collect();
+    assert_eq!(
+        fcs,
+        vec![
+            serde_json::json!(2),
+            11.into(),
+            14.into(),
+            serde_json::Value::Null
+        ]
+    );
     assert_eq!(s.encrypted_records[1], 2);
     assert!(rec.of("malformed").is_empty());
 }
@@ -136,7 +160,10 @@ fn oversized_handshake_is_malformed() {
     let mut rec = Recorder::default();
     let r = record(22, 0x0303, &[11, 0x10, 0, 0, 1, 2]);
     feed_stream(&mut s, &f, Direction::ToClient, &[&r], &mut rec);
-    assert_eq!(rec.of("malformed")[0]["error"]["code"], "handshake_too_long");
+    assert_eq!(
+        rec.of("malformed")[0]["error"]["code"],
+        "handshake_too_long"
+    );
 }
 
 #[test]
@@ -144,13 +171,41 @@ fn certificate_fields() {
     // A minimal self-signed certificate structure (signature not checked).
     fn tlv(t: u8, v: &[u8]) -> Vec<u8> {
         let mut o = vec![t];
-        if v.len() < 128 { o.push(v.len() as u8) } else { o.extend([0x82, (v.len() >> 8) as u8, v.len() as u8]) }
+        if v.len() < 128 {
+            o.push(v.len() as u8)
+        } else {
+            o.extend([0x82, (v.len() >> 8) as u8, v.len() as u8])
+        }
         o.extend_from_slice(v);
         o
     }
-    let cn = tlv(0x30, &tlv(0x31, &tlv(0x30, &[tlv(0x06, &[0x55, 4, 3]), tlv(0x0c, b"plc1")].concat())));
-    let validity = tlv(0x30, &[tlv(0x17, b"240101000000Z"), tlv(0x17, b"340101000000Z")].concat());
-    let tbs = tlv(0x30, &[tlv(0xa0, &tlv(2, &[2])), tlv(2, &[0x12, 0x34]), tlv(0x30, &[]), cn.clone(), validity, cn, tlv(0x30, &[])].concat());
+    let cn = tlv(
+        0x30,
+        &tlv(
+            0x31,
+            &tlv(
+                0x30,
+                &[tlv(0x06, &[0x55, 4, 3]), tlv(0x0c, b"plc1")].concat(),
+            ),
+        ),
+    );
+    let validity = tlv(
+        0x30,
+        &[tlv(0x17, b"240101000000Z"), tlv(0x17, b"340101000000Z")].concat(),
+    );
+    let tbs = tlv(
+        0x30,
+        &[
+            tlv(0xa0, &tlv(2, &[2])),
+            tlv(2, &[0x12, 0x34]),
+            tlv(0x30, &[]),
+            cn.clone(),
+            validity,
+            cn,
+            tlv(0x30, &[]),
+        ]
+        .concat(),
+    );
     let cert = tlv(0x30, &[tbs, tlv(0x30, &[]), tlv(3, &[0])].concat());
     let mut list = (cert.len() as u32).to_be_bytes()[1..].to_vec();
     list.extend(&cert);
@@ -159,7 +214,13 @@ fn certificate_fields() {
     let f = flow(Transport::Tcp, 443, true);
     let mut s = Session::default();
     let mut rec = Recorder::default();
-    feed_stream(&mut s, &f, Direction::ToClient, &[&record(22, 0x0303, &hs(11, &body))], &mut rec);
+    feed_stream(
+        &mut s,
+        &f,
+        Direction::ToClient,
+        &[&record(22, 0x0303, &hs(11, &body))],
+        &mut rec,
+    );
     let t = &rec.of("message")[0]["tls"];
     assert_eq!(t["cert_subject"], "CN=plc1");
     assert_eq!(t["cert_self_signed"], true);

@@ -59,7 +59,10 @@ impl fmt::Display for Error {
                 write!(f, "handshake message of {l} bytes exceeds {MAX_HANDSHAKE}")
             }
             Error::BadHandshake(t, o) => {
-                write!(f, "handshake type {t} body truncated or invalid at offset {o}")
+                write!(
+                    f,
+                    "handshake type {t} body truncated or invalid at offset {o}"
+                )
             }
             Error::BadAlert(n) => write!(f, "alert record of {n} bytes, expected 2"),
         }
@@ -167,7 +170,7 @@ pub fn alpn_names(b: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// Reads a u16-length-prefixed vector's content.
-fn vec16<'a>(d: &'a [u8]) -> Option<&'a [u8]> {
+fn vec16(d: &[u8]) -> Option<&[u8]> {
     let mut c = Cursor::new(d);
     let l = c.be16()? as usize;
     c.take(l)

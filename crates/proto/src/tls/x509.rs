@@ -123,7 +123,10 @@ pub fn time_string(t: &[u8]) -> String {
         let yy: u32 = s.get(0..2).and_then(|x| x.parse().ok()).unwrap_or(0);
         (if yy >= 50 { 1900 + yy } else { 2000 + yy }, s.get(2..))
     } else {
-        (s.get(0..4).and_then(|x| x.parse().ok()).unwrap_or(0), s.get(4..))
+        (
+            s.get(0..4).and_then(|x| x.parse().ok()).unwrap_or(0),
+            s.get(4..),
+        )
     };
     match rest {
         Some(r) if r.len() >= 10 => format!(

@@ -214,8 +214,7 @@ impl Session {
         } else {
             MsgKind::Request
         };
-        let mut report =
-            |m: Message<'_>, cx: &mut Ctx<'_>| cx.message(kind, crate::Message::Vnc(m));
+        let report = |m: Message<'_>, cx: &mut Ctx<'_>| cx.message(kind, crate::Message::Vnc(m));
         match self.st[d] {
             S::Version => {
                 if b.len() < 12 {
