@@ -14,6 +14,10 @@ const FILE_CMDS: &[u16] = &[14, 15, 16, 17, 20, 21, 23, 41, 42];
 impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let mut m = ser.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         match *self {
             Message::Command { verb, arg } => {
                 m.serialize_entry("command", &s(verb).to_ascii_uppercase())?;

@@ -13,6 +13,10 @@ impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let h = &self.head;
         let mut m = ser.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         if h.is_response() {
             m.serialize_entry("status", &h.status)?;
             m.serialize_entry("reason", &s(h.reason))?;

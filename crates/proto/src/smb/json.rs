@@ -39,6 +39,10 @@ impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let c = &self.cmd;
         let mut m = ser.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         m.serialize_entry("version", &self.version())?;
         m.serialize_entry("command", &c.command)?;
         let name = if c.version == 1 {

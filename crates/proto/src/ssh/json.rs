@@ -21,6 +21,10 @@ pub fn hassh_string(k: &KexInit<'_>, client: bool) -> String {
 impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let mut m = ser.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         match *self {
             Message::Banner { line, client } => {
                 let (p, sw, c) = Message::banner_parts(line);

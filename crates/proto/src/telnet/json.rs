@@ -71,6 +71,10 @@ impl Serialize for Options<'_> {
 impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let mut m = ser.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         match *self {
             Message::Negotiation { data } => {
                 m.serialize_entry("event", "negotiation")?;

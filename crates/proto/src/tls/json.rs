@@ -21,6 +21,10 @@ impl Serialize for Alpn<'_> {
 impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let mut m = ser.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         m.serialize_entry("record_version", &self.record_version)?;
         m.serialize_entry("content_type", &self.content_type)?;
         if let Some(t) = self.handshake_type() {

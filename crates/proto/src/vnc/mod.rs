@@ -97,6 +97,10 @@ impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let mut m = ser.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         match *self {
             Message::Version { version } => {
                 m.serialize_entry("message", "protocol_version")?;
