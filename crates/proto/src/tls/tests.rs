@@ -260,3 +260,65 @@ proptest::proptest! {
         proptest::prop_assert!(left <= wire::MAX_RECORD + 5);
     }
 }
+
+/// A Chrome 143 ClientHello rebuilt from a published fingerprint record
+/// (ja4_ro / ja3_text with their hashes): checks JA3 and JA4 end to end.
+#[test]
+fn ja3_ja4_reference_vector() {
+    let ciphers: &[u16] = &[
+        0x2a2a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013,
+        0xc014, 0x009c, 0x009d, 0x002f, 0x0035,
+    ];
+    let exts: &[u16] = &[
+        0x0a0a, 0x002d, 0x0033, 0x0010, 0xfe0d, 0x0017, 0x44cd, 0x0000, 0x000b, 0x000a, 0x002b,
+        0xff01, 0x0023, 0x0012, 0x0005, 0x000d, 0x001b, 0x1a1a,
+    ];
+    let mut b = vec![3, 3];
+    b.extend([1u8; 32]);
+    b.push(0);
+    b.extend(((ciphers.len() * 2) as u16).to_be_bytes());
+    for c in ciphers {
+        b.extend(c.to_be_bytes());
+    }
+    b.extend([1, 0]);
+    let mut e = Vec::new();
+    for &t in exts {
+        let d: Vec<u8> = match t {
+            0x0000 => {
+                let n = b"tls.browserleaks.com";
+                let mut v = ((n.len() + 3) as u16).to_be_bytes().to_vec();
+                v.push(0);
+                v.extend((n.len() as u16).to_be_bytes());
+                v.extend(n);
+                v
+            }
+            0x0010 => vec![
+                0, 12, 2, b'h', b'2', 8, b'h', b't', b't', b'p', b'/', b'1', b'.', b'1',
+            ],
+            0x000a => vec![0, 10, 0xaa, 0xaa, 0x11, 0xec, 0, 0x1d, 0, 0x17, 0, 0x18],
+            0x000b => vec![1, 0],
+            0x002b => vec![6, 0xba, 0xba, 3, 4, 3, 3],
+            0x000d => {
+                let s: &[u16] = &[
+                    0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+                ];
+                let mut v = ((s.len() * 2) as u16).to_be_bytes().to_vec();
+                for x in s {
+                    v.extend(x.to_be_bytes());
+                }
+                v
+            }
+            _ => vec![],
+        };
+        e.extend(ext(t, &d));
+    }
+    b.extend((e.len() as u16).to_be_bytes());
+    b.extend(e);
+    let h = wire::parse_client_hello(&b).unwrap();
+    assert_eq!(
+        fingerprint::ja3_string(&h),
+        "771,4865-4866-4867-49195-49199-49196-49200-52393-52392-49171-49172-156-157-47-53,45-51-16-65037-23-17613-0-11-10-43-65281-35-18-5-13-27,4588-29-23-24,0"
+    );
+    assert_eq!(fingerprint::ja3(&h), "98487aa16281980e7d1120d399efb6a4");
+    assert_eq!(fingerprint::ja4(&h), "t13d1516h2_8daaf6152771_d8a2da3f94cd");
+}
