@@ -13,6 +13,9 @@ use otwatch_core::Proto;
 use otwatch_pipeline::{Config, Pipeline, Summary};
 use serde_json::Value;
 
+/// (protocol, capture, tshark count per function code).
+type Expected = (&'static str, &'static str, &'static [(u16, u64)]);
+
 /// tshark 4.0 counts per function code (our key), generated with
 /// `tshark -n -r F -Y <filter> -T fields -E occurrence=a -e <field>`:
 /// - http: `http.request.method` (method code) and `http.response.code`;
@@ -20,7 +23,7 @@ use serde_json::Value;
 /// - smb: `smb.cmd` (without the 0xff AndX terminators) and `smb2.cmd` + 0x100;
 /// - ftp: `ftp.request.command` (index in `ftp::COMMANDS`, +1) and `ftp.response.code`;
 /// - ssh: `ssh.protocol` (banner, 0) and `ssh.message_code`.
-const TSHARK: &[(&str, &str, &[(u16, u64)])] = &[
+const TSHARK: &[Expected] = &[
     (
         "ftp",
         "suricata-verify/tests__ftp__ftp-download-passive__input.pcap",

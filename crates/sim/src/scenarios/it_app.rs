@@ -87,6 +87,9 @@ request (malformed bad_start_line), a TLS record with a length above 18432 (malf
 bad_record_length) followed by a valid ClientHello, and an SMB frame whose header is not \
 \\xffSMB/\\xfeSMB (malformed bad_protocol_id) followed by a valid SMB2 ECHO.";
 
+/// One scripted exchange: direction, payload, messages it completes.
+type Step = (Dir, &'static [u8], &'static [(&'static str, u16)]);
+
 /// Sends `payload` and records the messages it completes.
 fn tx(
     cap: &mut Cap,
@@ -922,7 +925,7 @@ const MORE_PROCESSING: u32 = 0xc000_0016;
 
 fn ftp_smb(cap: &mut Cap) {
     let (mut c, mut t) = open(cap, EWS, HMI, 21, ms(100));
-    let steps: &[(Dir, &[u8], &[(&str, u16)])] = &[
+    let steps: &[Step] = &[
         (
             Dir::ToClient,
             b"220 Microsoft FTP Service\r\n",
