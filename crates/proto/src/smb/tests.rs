@@ -315,3 +315,23 @@ proptest::proptest! {
         proptest::prop_assert!(left <= PREFIX + 4);
     }
 }
+
+#[test]
+fn identity_from_ntlm_authenticate() {
+    use crate::protocols::ProtoMessage;
+    let blob = spnego(&ntlm_auth("operator", "PLANT", "EWS01"));
+    let frame = session_setup_req(&blob);
+    let (c, _) = wire::parse_smb2(&frame).unwrap();
+    let m = Message {
+        cmd: c,
+        flow_dialect: 0x0311,
+        truncated: false,
+    };
+    assert_eq!(m.function_code(), 0x101);
+    assert_eq!(m.version(), 3);
+    let id = m.identity().unwrap();
+    assert_eq!(id.hostname.as_deref(), Some("EWS01"));
+    assert_eq!(id.domain.as_deref(), Some("PLANT"));
+    assert_eq!(id.user.as_deref(), Some("operator"));
+    assert!(id.os.as_deref().unwrap().contains("19041"));
+}

@@ -322,3 +322,19 @@ fn ja3_ja4_reference_vector() {
     assert_eq!(fingerprint::ja3(&h), "98487aa16281980e7d1120d399efb6a4");
     assert_eq!(fingerprint::ja4(&h), "t13d1516h2_8daaf6152771_d8a2da3f94cd");
 }
+
+#[test]
+fn identity_from_sni() {
+    use crate::protocols::ProtoMessage;
+    let ch = client_hello("plc.plant.local", false);
+    let h = wire::parse_client_hello(&ch[4..]).unwrap();
+    let m = Message {
+        record_version: 0x0301,
+        content_type: 22,
+        body: Body::ClientHello(h),
+    };
+    assert_eq!(m.function_code(), 5633);
+    let id = m.identity().unwrap();
+    assert_eq!(id.subject, crate::ident::Subject::Receiver);
+    assert_eq!(id.hostname.as_deref(), Some("plc.plant.local"));
+}
