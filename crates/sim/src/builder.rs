@@ -128,7 +128,6 @@ impl Truth {
 
     /// A message of any protocol: `proto` is its `proto` name in events,
     /// `function_code` the code otwatch counts for it (see `docs/events.md`).
-    #[allow(dead_code)] // used by the protocol scenarios
     pub(crate) fn msg(proto: &'static str, function_code: u16, request: bool) -> Truth {
         Truth {
             proto,

@@ -514,8 +514,12 @@ fn malformed_counts() {
             assert!(c.truth.iter().all(|t| !t.malformed), "{name}");
         }
         for t in &c.truth {
-            assert!(matches!(t.proto, "modbus" | "dnp3"));
-            assert!(matches!(t.kind, "request" | "response"));
+            assert!(
+                otwatch_core::Proto::from_name(t.proto).is_some(),
+                "{name}: unknown proto {}",
+                t.proto
+            );
+            assert!(matches!(t.kind, "request" | "response" | "other"), "{name}");
             if t.proto == "dnp3" {
                 assert_eq!(t.kind == "response", t.function_code >= 129);
             }

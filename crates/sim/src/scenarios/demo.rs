@@ -189,6 +189,7 @@ fn it_traffic(cap: &mut Cap) {
     let name = "historian.plant.local";
     let t = t.add_nanos(ms(2));
     q.send(cap, t, Dir::ToServer, &dns(id, name, None));
+    cap.truth(t, crate::Truth::msg("dns", 1, true));
     let t = t.add_nanos(cap.rng.micros(600, 2_000));
     q.send(
         cap,
@@ -196,12 +197,14 @@ fn it_traffic(cap: &mut Cap) {
         Dir::ToClient,
         &dns(id, name, Some([192, 168, 10, 20])),
     );
+    cap.truth(t, crate::Truth::msg("dns", 1, false));
 
     let mut h = TcpConn::new(cap, HMI, HISTORIAN, 80);
     let t = h.handshake(cap, t.add_nanos(ms(1)));
     let get = "GET /api/v1/status HTTP/1.1\r\nHost: historian.plant.local\r\n\
 User-Agent: PlantHMI/7.2\r\nAccept: application/json\r\nConnection: close\r\n\r\n";
     h.send(cap, t.add_nanos(ms(1)), Dir::ToServer, get.as_bytes());
+    cap.truth(t.add_nanos(ms(1)), crate::Truth::msg("http", 1, true));
     let body = "{\"status\":\"ok\",\"tags\":1842,\"lag_ms\":120}";
     let resp = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
@@ -210,6 +213,7 @@ Connection: close\r\n\r\n{body}",
     );
     let t = t.add_nanos(ms(1) + cap.rng.micros(2_000, 9_000));
     h.send(cap, t, Dir::ToClient, resp.as_bytes());
+    cap.truth(t, crate::Truth::msg("http", 200, false));
     h.close(cap, t.add_nanos(ms(3)));
     // DNS pair, handshake, GET, response, close.
     cap.note("other_traffic", 2 + 3 + 2 + 3);
