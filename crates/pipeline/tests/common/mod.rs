@@ -38,7 +38,7 @@ impl EventSink for Records {
 /// Runs one capture through the default pipeline; returns its records
 /// (messages and malformed events, in order).
 pub fn records(path: &Path) -> Vec<Value> {
-    let mut src = FileSource::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut src = FileSource::open(path, 0).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut p = Pipeline::new(Config::default(), Records::default());
     while let Some(pkt) = src.next_packet().unwrap_or_else(|e| panic!("{e}")) {
         p.process(&pkt);
