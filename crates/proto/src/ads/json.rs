@@ -98,11 +98,11 @@ impl Serialize for Message<'_> {
                         m.serialize_entry("data", &Hex(&data[..data.len().min(64)]))?
                     }
                 }
-                if let Some(r) = request {
-                    if let (Some(g), Some(o)) = (r.index_group, r.index_offset) {
-                        m.serialize_entry("index_group", &g)?;
-                        m.serialize_entry("index_offset", &o)?;
-                    }
+                if let Some(r) = request
+                    && let (Some(g), Some(o)) = (r.index_group, r.index_offset)
+                {
+                    m.serialize_entry("index_group", &g)?;
+                    m.serialize_entry("index_offset", &o)?;
                 }
                 if let Some(l) = latency_ns {
                     m.serialize_entry("latency_us", &(*l as f64 / 1000.0))?;

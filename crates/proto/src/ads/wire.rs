@@ -211,13 +211,13 @@ pub fn frame_len(b: &[u8]) -> Result<Option<usize>, Error> {
     if !(AMS_HDR as u32..=MAX_AMS_LEN).contains(&len) {
         return Err(Error::BadLength(len));
     }
-    if let Some(h) = b.get(TCP_HDR..TCP_HDR + AMS_HDR).and_then(parse_header) {
-        if h.length != len - AMS_HDR as u32 {
-            return Err(Error::LengthMismatch {
-                tcp: len,
-                ams: h.length,
-            });
-        }
+    if let Some(h) = b.get(TCP_HDR..TCP_HDR + AMS_HDR).and_then(parse_header)
+        && h.length != len - AMS_HDR as u32
+    {
+        return Err(Error::LengthMismatch {
+            tcp: len,
+            ams: h.length,
+        });
     }
     Ok(Some(TCP_HDR + len as usize))
 }
@@ -303,7 +303,7 @@ fn le16(d: &[u8], off: usize) -> u16 {
     u16::from_le_bytes([d[off], d[off + 1]])
 }
 
-fn sized<'a>(command: u16, d: &'a [u8], announced: u32) -> Result<&'a [u8], Error> {
+fn sized(command: u16, d: &[u8], announced: u32) -> Result<&[u8], Error> {
     if d.len() != announced as usize {
         return Err(Error::BodyLength {
             command,

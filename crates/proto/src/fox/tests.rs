@@ -38,7 +38,7 @@ fn hello_exchange_and_identity() {
     assert_eq!(m[0]["kind"], "request");
     assert_eq!(m[1]["kind"], "response");
     assert_eq!(m[1]["fox"]["station.name"], "AHU_Building_7");
-    assert_eq!(m[1]["fox"]["timeZone"].as_str().unwrap().len() > 10, true);
+    assert!(m[1]["fox"]["timeZone"].as_str().unwrap().len() > 10);
     assert_eq!(m[2]["fox"]["function"], "challenge");
     assert_eq!(m[3]["fox"]["function"], "authenticate");
     assert_eq!(m[4]["fox"]["function"], "other");

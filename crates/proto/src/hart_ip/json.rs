@@ -34,14 +34,15 @@ impl Serialize for Message<'_> {
             if let Some(ds) = p.device_status {
                 m.serialize_entry("device_status", &ds)?;
             }
-            if p.from_device() && p.command == 0 {
-                if let Some(u) = parse_command0(p.data) {
-                    m.serialize_entry("manufacturer_id", &u.manufacturer_id)?;
-                    m.serialize_entry("device_type", &u.device_type)?;
-                    m.serialize_entry("device_id", &format!("{:06x}", u.device_id))?;
-                    m.serialize_entry("universal_revision", &u.universal_rev)?;
-                    m.serialize_entry("software_revision", &u.software_rev)?;
-                }
+            if p.from_device()
+                && p.command == 0
+                && let Some(u) = parse_command0(p.data)
+            {
+                m.serialize_entry("manufacturer_id", &u.manufacturer_id)?;
+                m.serialize_entry("device_type", &u.device_type)?;
+                m.serialize_entry("device_id", &format!("{:06x}", u.device_id))?;
+                m.serialize_entry("universal_revision", &u.universal_rev)?;
+                m.serialize_entry("software_revision", &u.software_rev)?;
             }
             if p.from_device() && p.command == 13 && p.data.len() >= 6 {
                 let mut tag = [0u8; 8];

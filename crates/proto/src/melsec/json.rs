@@ -48,11 +48,13 @@ impl Serialize for Message<'_> {
             m.serialize_entry("head_device", &dev.head)?;
             m.serialize_entry("points", &dev.points)?;
         }
-        if f.response && f.end_code == Some(0) && self.command() == Some(0x0101) {
-            if let Some((model, code)) = cpu_model(f.data) {
-                m.serialize_entry("cpu_model", &crate::ident::text(model).unwrap_or_default())?;
-                m.serialize_entry("cpu_model_code", &code)?;
-            }
+        if f.response
+            && f.end_code == Some(0)
+            && self.command() == Some(0x0101)
+            && let Some((model, code)) = cpu_model(f.data)
+        {
+            m.serialize_entry("cpu_model", &crate::ident::text(model).unwrap_or_default())?;
+            m.serialize_entry("cpu_model_code", &code)?;
         }
         if !f.data.is_empty() {
             m.serialize_entry("data", &Hex(&f.data[..f.data.len().min(64)]))?;

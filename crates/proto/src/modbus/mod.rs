@@ -253,7 +253,7 @@ impl Session {
             );
             cx.message(kind, crate::Message::Umas(u));
             if let Err(e) = u.check() {
-                let shown = &pdu_bytes(&pdu)[..];
+                let shown = pdu_bytes(&pdu);
                 cx.malformed(Proto::Umas, e.code(), &e, Some(u.function() as u16), shown);
             }
             return;

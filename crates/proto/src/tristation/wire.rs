@@ -125,7 +125,7 @@ pub fn command_name(c: u8) -> &'static str {
         154 => "allocate_function_response",
         162 => "upload_program_response",
         163 => "upload_function_response",
-        101..=199 => "reply",
+        113..=199 => "reply",
         200..=255 => "rejected",
         _ => "unknown",
     }

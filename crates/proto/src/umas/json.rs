@@ -23,11 +23,12 @@ impl Serialize for Message<'_> {
         if let Some(e) = self.exception_code {
             m.serialize_entry("exception_code", &e)?;
         }
-        if !self.response && (f == fc::UPLOAD_BLOCK || f == fc::DOWNLOAD_BLOCK) {
-            if let Ok(b) = wire::parse_block(f, self.data) {
-                m.serialize_entry("block", &b.block)?;
-                m.serialize_entry("block_length", &b.data.len())?;
-            }
+        if !self.response
+            && (f == fc::UPLOAD_BLOCK || f == fc::DOWNLOAD_BLOCK)
+            && let Ok(b) = wire::parse_block(f, self.data)
+        {
+            m.serialize_entry("block", &b.block)?;
+            m.serialize_entry("block_length", &b.data.len())?;
         }
         if let Some(r) = self.read_id() {
             m.serialize_entry("hardware_id", &format!("0x{:08x}", r.hardware_id))?;

@@ -77,13 +77,13 @@ fn read_id_identity() {
     struct Ids(Vec<String>);
     impl crate::EventSink for Ids {
         fn on_event(&mut self, ev: &crate::Event<'_>) {
-            if let crate::Event::App(a) = ev {
-                if let Some(id) = a.msg.identity() {
-                    self.0.push(format!(
-                        "{:?} {:?} {:?} {:?}",
-                        id.vendor, id.model, id.firmware, id.hardware
-                    ));
-                }
+            if let crate::Event::App(a) = ev
+                && let Some(id) = a.msg.identity()
+            {
+                self.0.push(format!(
+                    "{:?} {:?} {:?} {:?}",
+                    id.vendor, id.model, id.firmware, id.hardware
+                ));
             }
         }
     }
