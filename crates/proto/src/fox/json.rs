@@ -28,6 +28,10 @@ impl Serialize for Message<'_> {
         let f = &self.frame;
         let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let mut m = s.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         m.serialize_entry("type", &lossy(&[f.msg_type]))?;
         m.serialize_entry("channel", &lossy(f.channel))?;
         m.serialize_entry("command", &lossy(f.command))?;

@@ -10,6 +10,10 @@ impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let h = &self.header;
         let mut m = s.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         m.serialize_entry("version", &h.version)?;
         m.serialize_entry("message_type", &h.message_type)?;
         m.serialize_entry("message_type_name", message_type_name(h.message_type))?;

@@ -10,6 +10,10 @@ impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let f = &self.frame;
         let mut m = s.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         m.serialize_entry("frame", f.format.name())?;
         m.serialize_entry("response", &f.response)?;
         if let Some(sn) = f.serial {

@@ -10,6 +10,10 @@ impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let f = &self.frame;
         let mut m = s.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         m.serialize_entry("opcode", &f.opcode)?;
         m.serialize_entry("opcode_name", opcode_name(f.opcode))?;
         m.serialize_entry("channel", &f.channel)?;
