@@ -72,8 +72,11 @@ fn plausible(b: &[u8]) -> bool {
     matches!(wire::message_len(b), Ok(Some(_))) && b[1] == 0
 }
 
+/// Resync looks for request/response headers only: the initialisation
+/// messages are mostly zero bytes and would match inside any data.
 fn find_header(b: &[u8]) -> Option<usize> {
-    (0..b.len().saturating_sub(HDR_LEN - 1)).find(|&i| b[i] <= 3 && plausible(&b[i..]))
+    (0..b.len().saturating_sub(HDR_LEN - 1))
+        .find(|&i| matches!(b[i], 2 | 3) && plausible(&b[i..]))
 }
 
 impl Session {
