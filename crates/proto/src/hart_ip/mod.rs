@@ -83,8 +83,19 @@ fn plausible(b: &[u8]) -> bool {
             .is_some_and(|h| matches!(h.message_type, 0..=3 | 15) && h.message_id <= 5)
 }
 
+/// Resync accepts version 1 headers only (a version-2 byte is common in data),
+/// and when the whole candidate message is present, what follows must be
+/// the end of the bytes or another plausible header.
 fn find_header(b: &[u8]) -> Option<usize> {
-    (0..b.len().saturating_sub(HDR_LEN - 1)).find(|&i| plausible(&b[i..]))
+    (0..b.len().saturating_sub(HDR_LEN - 1)).find(|&i| {
+        let c = &b[i..];
+        c[0] == 1
+            && plausible(c)
+            && match wire::message_len(c) {
+                Ok(Some(n)) if c.len() > n => c.len() - n < HDR_LEN || plausible(&c[n..]),
+                _ => true,
+            }
+    })
 }
 
 impl Session {

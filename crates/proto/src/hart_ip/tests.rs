@@ -202,3 +202,22 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn bad_header_in_its_own_segment_then_good_messages() {
+    let mut bad = msg(0, 2, 0x99, &[]);
+    bad[0] = 7;
+    let trunc = msg(0, 3, 1, &[0x82, 0xa6, 0x0a]);
+    let ka = msg(0, 2, 2, &[]);
+    let f = flow(Transport::Tcp, 5094, true);
+    let mut s = Session::default();
+    let mut rec = Recorder::default();
+    feed_stream(
+        &mut s,
+        &f,
+        Direction::ToServer,
+        &[&bad, &trunc, &ka],
+        &mut rec,
+    );
+    assert_eq!(rec.of("message").len(), 2, "{:?}", rec.events);
+}

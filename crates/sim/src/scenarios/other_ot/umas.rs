@@ -173,7 +173,7 @@ pub(super) fn engineering(cap: &mut Cap) {
     for block in 1..=4u16 {
         let mut b = vec![0x00, 0x01];
         b.extend_from_slice(&block.to_le_bytes());
-        let len: u16 = if block == 4 { 100 } else { 256 };
+        let len: u16 = if block == 4 { 100 } else { 200 };
         b.extend_from_slice(&len.to_le_bytes());
         b.extend((0..len).map(|i| (i as u8).wrapping_mul(block as u8)));
         let at = after(cap, t, 500, 2_000);
