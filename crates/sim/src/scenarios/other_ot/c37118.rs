@@ -150,7 +150,7 @@ pub(super) fn stream(cap: &mut Cap) {
         }
         crate::transport::Channel::send(&mut c, cap, at, Dir::ToClient, &seg);
         n += count;
-        if n % 6 == 0 {
+        if n.is_multiple_of(6) {
             c.ack(cap, at.add_nanos(ms(1)), Dir::ToClient);
         }
     }

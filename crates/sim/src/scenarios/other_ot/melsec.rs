@@ -71,7 +71,6 @@ fn device(head: u32, code: u8, points: u16) -> Vec<u8> {
     v
 }
 
-#[allow(clippy::too_many_arguments)]
 fn exchange(
     cap: &mut Cap,
     ch: &mut dyn Channel,

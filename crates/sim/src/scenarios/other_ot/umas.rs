@@ -40,6 +40,7 @@ fn adu(tid: u16, pdu: &[u8]) -> Vec<u8> {
 impl Client {
     /// UMAS request `func` with `data` in session `key`, answered by `status`
     /// and `resp`; returns the response time.
+    #[allow(clippy::too_many_arguments)]
     fn umas(
         &mut self,
         cap: &mut Cap,
