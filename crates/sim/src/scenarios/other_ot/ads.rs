@@ -15,12 +15,14 @@ ReadState (RUN), AddDeviceNotification on the PLC process image, and six cycles 
 group 0x4020), ReadWrite (symbol value by handle, group 0xF005), Write (group 0x4020) and one \
 DeviceNotification pushed by the PLC; DeleteDeviceNotification at the end.";
 
-pub(super) const STOP: &str = "An engineering workstation (192.168.10.50, routed) connects to the \
-Beckhoff CX9020 (10.10.2.40) over AMS/TCP 48898 and stops the runtime: ReadState (RUN), \
-WriteControl STOP, ReadState (STOP), WriteControl CONFIG (config mode, restarts TwinCAT), then a \
-Write whose length field announces 64 bytes but carries 4 (malformed, also a Write message; the CX \
-answers error 0x706), an AMS/TCP packet whose length disagrees with its AMS header (malformed \
-only), and WriteControl RUN.";
+pub(super) const STOP: &str = "An engineering workstation (192.168.10.50, routed) connects to the Beckhoff CX9020 (10.10.2.40) \
+over AMS/TCP 48898 and stops the runtime: ReadState (RUN), WriteControl STOP, ReadState (STOP), \
+WriteControl CONFIG (config mode) and WriteControl RUN.";
+
+pub(super) const MALFORMED: &str = "The session of ads_stop (192.168.10.50 -> 10.10.2.40) with two malformed packets before the \
+final WriteControl RUN: a Write whose length field announces 64 bytes but carries 4 (malformed, \
+also a Write message; the CX answers error 0x706) and an AMS/TCP packet whose length disagrees \
+with its AMS header (malformed only, not answered).";
 
 const NET_PLC: [u8; 6] = [5, 29, 66, 16, 1, 1];
 const NET_HMI: [u8; 6] = [10, 10, 1, 10, 1, 1];
@@ -167,6 +169,15 @@ pub(super) fn normal(cap: &mut Cap) {
 }
 
 pub(super) fn stop(cap: &mut Cap) {
+    stop_session(cap, false);
+}
+
+pub(super) fn malformed(cap: &mut Cap) {
+    stop_session(cap, true);
+}
+
+/// The stop session; with `bad`, the malformed packets are interleaved.
+fn stop_session(cap: &mut Cap, bad: bool) {
     let ch = TcpConn::new(cap, EWS, BECKHOFF_CX, 48898);
     let mut c = Client { ch, invoke: 0x4000 };
     let step = |cap: &mut Cap, t: Timestamp| after(cap, t, 5_000, 50_000);
@@ -179,28 +190,30 @@ pub(super) fn stop(cap: &mut Cap) {
     t = c.exchange(cap, at, 4, &[], &state(6));
     let at = step(cap, t);
     t = c.exchange(cap, at, 5, &[15, 0, 0, 0, 0, 0, 0, 0], &le(&[0]));
-    // A Write whose length field disagrees with its data.
-    c.invoke += 1;
-    let mut w = le(&[0x4020, 0, 64]);
-    w.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
-    t = step(cap, t);
-    send_invalid(
-        cap,
-        &mut c.ch,
-        t,
-        Dir::ToServer,
-        &ams(3, false, c.invoke, &w, 0),
-        ("ads", 3, true),
-    );
-    t = after(cap, t, 300, 1_500);
-    let e = ams(3, true, c.invoke, &le(&[0x706]), 0x706);
-    send(cap, &mut c.ch, t, Dir::ToClient, &e, ("ads", 3, false));
-    // An AMS/TCP length that disagrees with the AMS header: malformed only.
-    c.invoke += 1;
-    let mut bad = ams(4, false, c.invoke, &[], 0);
-    bad[2] = 0x30;
-    t = step(cap, t);
-    send_malformed(cap, &mut c.ch, t, Dir::ToServer, &bad, "ads");
+    if bad {
+        // A Write whose length field disagrees with its data.
+        c.invoke += 1;
+        let mut w = le(&[0x4020, 0, 64]);
+        w.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
+        t = step(cap, t);
+        send_invalid(
+            cap,
+            &mut c.ch,
+            t,
+            Dir::ToServer,
+            &ams(3, false, c.invoke, &w, 0),
+            ("ads", 3, true),
+        );
+        t = after(cap, t, 300, 1_500);
+        let e = ams(3, true, c.invoke, &le(&[0x706]), 0x706);
+        send(cap, &mut c.ch, t, Dir::ToClient, &e, ("ads", 3, false));
+        // An AMS/TCP length that disagrees with the AMS header: malformed only.
+        c.invoke += 1;
+        let mut bad = ams(4, false, c.invoke, &[], 0);
+        bad[2] = 0x30;
+        t = step(cap, t);
+        send_malformed(cap, &mut c.ch, t, Dir::ToServer, &bad, "ads");
+    }
     let at = step(cap, t);
     t = c.exchange(cap, at, 5, &[5, 0, 0, 0, 0, 0, 0, 0], &le(&[0]));
     let at = after(cap, t, 50_000, 90_000);

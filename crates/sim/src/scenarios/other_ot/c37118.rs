@@ -134,7 +134,7 @@ pub(super) fn stream(cap: &mut Cap) {
     let start = t.add_nanos(ms(20));
     let mut n = 0u32;
     while n < 60 {
-        let at = start.add_nanos(n as i64 * 33_333_333);
+        let at = start.add_nanos(n as i64 * 33_333_000);
         // Every tenth segment carries two frames (Nagle).
         let count = if n % 10 == 9 { 2 } else { 1 };
         let mut seg = Vec::new();
@@ -176,7 +176,7 @@ pub(super) fn malformed(cap: &mut Cap) {
     t = after(cap, t, 5_000, 9_000);
     command(cap, &mut c, t, 2);
     for n in 0..10u32 {
-        t = t.add_nanos(33_333_333);
+        t = t.add_nanos(33_333_000);
         let f = frame(0, SOC + 1, n * 33_333, &data(n));
         match n {
             3 => {

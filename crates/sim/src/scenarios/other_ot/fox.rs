@@ -14,10 +14,12 @@ Niagara Station 4.10.1.36 on QNX 6.5.0, station AHU_Building_7, brand vykon), a 
 and an authentication exchange, then three other Fox messages (a session setup and two BSS \
 subscriptions) each answered by the station.";
 
-pub(super) const BRUTEFORCE: &str = "A workstation (192.168.10.50, routed) tries to log on to the JACE \
-(10.10.4.60) over Fox: hello, then five challenge/authenticate rounds that the station refuses, a \
-message with a truncated header line (\"fox a 9\", malformed only) and 36 bytes of non-Fox garbage \
-(malformed only) before a last hello.";
+pub(super) const BRUTEFORCE: &str = "A workstation (192.168.10.50, routed) tries to log on to the JACE (10.10.4.60) over Fox: hello, \
+five challenge/authenticate rounds that the station refuses, and a last hello.";
+
+pub(super) const MALFORMED: &str = "The session of fox_bruteforce (192.168.10.50 -> 10.10.4.60) with, before the last hello, a \
+message with a truncated header line (\"fox a 9\", malformed only) and 36 bytes of non-Fox \
+garbage (malformed only).";
 
 const PORT: u16 = 1911;
 
@@ -90,6 +92,15 @@ pub(super) fn hello(cap: &mut Cap) {
 }
 
 pub(super) fn bruteforce(cap: &mut Cap) {
+    bruteforce_session(cap, false);
+}
+
+pub(super) fn malformed(cap: &mut Cap) {
+    bruteforce_session(cap, true);
+}
+
+/// The bruteforce session; with `bad`, the malformed messages are interleaved.
+fn bruteforce_session(cap: &mut Cap, bad: bool) {
     let mut c = TcpConn::new(cap, EWS, JACE, PORT);
     let mut t = c.handshake(cap, cap.at(ms(70)));
     let at = after(cap, t, 300, 900);
@@ -118,11 +129,13 @@ pub(super) fn bruteforce(cap: &mut Cap) {
         let at = after(cap, t, 20_000, 60_000);
         t = exchange(cap, &mut c, at, 3, &q, &r);
     }
-    t = after(cap, t, 20_000, 60_000);
-    send_malformed(cap, &mut c, t, Dir::ToServer, b"fox a 9\n{\n};;\n", "fox");
-    t = after(cap, t, 20_000, 60_000);
-    let junk = b"\x16\x03\x01\x00\x20GET / HTTP/1.0 not fox at all\r\n";
-    send_malformed(cap, &mut c, t, Dir::ToServer, junk, "fox");
+    if bad {
+        t = after(cap, t, 20_000, 60_000);
+        send_malformed(cap, &mut c, t, Dir::ToServer, b"fox a 9\n{\n};;\n", "fox");
+        t = after(cap, t, 20_000, 60_000);
+        let junk = b"\x16\x03\x01\x00\x20GET / HTTP/1.0 not fox at all\r\n";
+        send_malformed(cap, &mut c, t, Dir::ToServer, junk, "fox");
+    }
     t = after(cap, t, 20_000, 60_000);
     t = exchange(
         cap,

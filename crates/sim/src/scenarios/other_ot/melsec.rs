@@ -14,13 +14,15 @@ R04CPU, model code 0x4800) at connection, then ten one-second cycles of batch re
 from D100 (0x0401/0000), batch read of 16 bits from M0 (0x0401/0001) and a batch write of 2 words \
 to D200 (0x1401/0000).";
 
-pub(super) const REMOTE_STOP: &str = "An engineering workstation (192.168.10.50, routed) operates the \
-MELSEC PLC (10.10.2.41) remotely with SLMP 4E frames over UDP 5006: remote STOP (0x1002), a batch \
-write of 4 words to D0, remote latch clear (0x1005), remote RESET (0x1006, refused with end code \
-0x4013), remote RUN (0x1001), and a batch write whose data disagrees with its point count \
-(malformed only, the PLC does not answer). Then GX Works on the same workstation talks MELSOFT to \
-the PLC over TCP 5562: two device access exchanges (0x0410, 0x0411) and a MELSOFT remote STOP \
-(0x1002).";
+pub(super) const REMOTE_STOP: &str = "An engineering workstation (192.168.10.50, routed) operates the MELSEC PLC (10.10.2.41) \
+remotely with SLMP 4E frames over UDP 5006: remote STOP (0x1002), a batch write of 4 words to \
+D0, remote latch clear (0x1005), remote RESET (0x1006, refused with end code 0x4013) and remote \
+RUN (0x1001). Then GX Works on the same workstation talks MELSOFT to the PLC over TCP 5562: two \
+device access exchanges (0x0410, 0x0411) and a MELSOFT remote STOP (0x1002).";
+
+pub(super) const MALFORMED: &str = "The session of melsec_remote_stop (192.168.10.50 -> 10.10.2.41) with, after the remote RUN, an \
+SLMP 4E batch write of 3 words that carries 2 data bytes (malformed only, the PLC does not \
+answer).";
 
 fn slmp3e(req: bool, body: &[u8]) -> Vec<u8> {
     let mut v = if req {
@@ -153,6 +155,15 @@ fn melsoft(response: bool, cmd: u16, reference: u16, payload: &[u8]) -> Vec<u8> 
 }
 
 pub(super) fn remote_stop(cap: &mut Cap) {
+    remote_stop_session(cap, false);
+}
+
+pub(super) fn malformed(cap: &mut Cap) {
+    remote_stop_session(cap, true);
+}
+
+/// The remote_stop session; with `bad`, the malformed batch write are interleaved.
+fn remote_stop_session(cap: &mut Cap, bad: bool) {
     let mut u = UdpFlow::new(cap, EWS, MELSEC_PLC, 49_321, 5006);
     let mut t = cap.at(ms(100));
     let mut serial = 0x0100u16;
@@ -171,12 +182,14 @@ pub(super) fn remote_stop(cap: &mut Cap) {
     t = step(cap, &mut u, t, 0x1005, &[0x01, 0x00], 0);
     t = step(cap, &mut u, t, 0x1006, &[0x01, 0x00], 0x4013);
     t = step(cap, &mut u, t, 0x1001, &[0x01, 0x00, 0x00, 0x00], 0);
-    // Batch write of 3 words carrying 2 bytes: malformed only, no answer.
-    let mut bad = device(10, 0xa8, 3);
-    bad.extend_from_slice(&[0xaa, 0xbb]);
-    let q = slmp4e(true, 0x0200, &req_body(0x1401, 0, &bad));
-    t = after(cap, t, 20_000, 200_000);
-    send_malformed(cap, &mut u, t, Dir::ToServer, &q, "melsec");
+    if bad {
+        // Batch write of 3 words carrying 2 bytes: malformed only, no answer.
+        let mut bad = device(10, 0xa8, 3);
+        bad.extend_from_slice(&[0xaa, 0xbb]);
+        let q = slmp4e(true, 0x0200, &req_body(0x1401, 0, &bad));
+        t = after(cap, t, 20_000, 200_000);
+        send_malformed(cap, &mut u, t, Dir::ToServer, &q, "melsec");
+    }
 
     let mut c = TcpConn::new(cap, EWS, MELSEC_PLC, 5562);
     let at = after(cap, t, 500_000, 900_000);

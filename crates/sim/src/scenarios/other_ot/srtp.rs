@@ -13,11 +13,13 @@ ID (0x43), then ten one-second cycles of Read System Memory of 10 registers %R1-
 segment 0x08, answered with data after the header), Read System Memory of 2 bytes of %I (segment \
 0x10, answered inline) and PLC Short Status (0x00).";
 
-pub(super) const STOP: &str = "An engineering workstation (192.168.10.50, routed) takes control of \
-the RX3i (10.10.1.23) over SRTP: initialisation, Programmer Logon (0x20), Change Privilege Level \
-(0x21), Set PLC State to STOP (0x23), Write System Memory to %R100 (0x07), Program Load (0x40, \
-program block download), Clear Fault Table (0x39) and Set PLC State to RUN; a request with mailbox \
-message type 0x55 (malformed only, not answered) precedes the second state change.";
+pub(super) const STOP: &str = "An engineering workstation (192.168.10.50, routed) takes control of the RX3i (10.10.1.23) over \
+SRTP: initialisation, Programmer Logon (0x20), Change Privilege Level (0x21), Set PLC State to \
+STOP (0x23), Write System Memory to %R100 (0x07), Program Load (0x40, program block download), \
+Clear Fault Table (0x39) and Set PLC State to RUN.";
+
+pub(super) const MALFORMED: &str = "The session of srtp_stop (192.168.10.50 -> 10.10.1.23) with a request carrying the mailbox \
+message type 0x55 (malformed only, not answered) before the final Set PLC State.";
 
 const PORT: u16 = 18245;
 const HDR: usize = 56;
@@ -160,6 +162,15 @@ pub(super) fn normal(cap: &mut Cap) {
 }
 
 pub(super) fn stop(cap: &mut Cap) {
+    stop_session(cap, false);
+}
+
+pub(super) fn malformed(cap: &mut Cap) {
+    stop_session(cap, true);
+}
+
+/// The stop session; with `bad`, the malformed request are interleaved.
+fn stop_session(cap: &mut Cap, bad: bool) {
     let ch = TcpConn::new(cap, EWS, PLC_GE, PORT);
     let mut c = Client { ch, seq: 0x40 };
     let step = |cap: &mut Cap, t: Timestamp| after(cap, t, 10_000, 80_000);
@@ -180,10 +191,12 @@ pub(super) fn stop(cap: &mut Cap) {
     t = c.exchange(cap, at, 0x40, 0, 0, 400, &prog, (&[], &[]));
     let at = step(cap, t);
     t = c.exchange(cap, at, 0x39, 0, 0, 0, &[], (&[], &[]));
-    let mut bad = req(0x7f, 0x23, 0, 0, 0, &[]);
-    bad[31] = 0x55;
-    t = step(cap, t);
-    send_malformed(cap, &mut c.ch, t, Dir::ToServer, &bad, "srtp");
+    if bad {
+        let mut bad = req(0x7f, 0x23, 0, 0, 0, &[]);
+        bad[31] = 0x55;
+        t = step(cap, t);
+        send_malformed(cap, &mut c.ch, t, Dir::ToServer, &bad, "srtp");
+    }
     let at = step(cap, t);
     t = c.exchange(cap, at, 0x23, 0, 0, 0, &[0x01], (&[], &[]));
     let at = after(cap, t, 100_000, 200_000);

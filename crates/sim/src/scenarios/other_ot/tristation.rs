@@ -12,13 +12,16 @@ safety controller (10.10.5.70) over UDP 1502: TCM connect request and reply, get
 (reply with controller assembly 7400210, revision A03, serial 01234567), then five get CP status \
 requests one second apart, a get chassis status, and a disconnect.";
 
-pub(super) const DOWNLOAD: &str = "A TRITON-like attack from the safety engineering workstation \
-(10.10.5.10) on the Tricon (10.10.5.70), UDP 1502: connect, get CP status, start download change \
-(permitted), three allocate program commands carrying program code, end download change \
-(modification accepted), run program, then halt program (the safety program stops) and a run \
-program that the controller rejects. Two malformed frames are interleaved: a TCM header whose data \
-length disagrees with the datagram and a frame with the undefined TCM opcode 42 (malformed only, \
-no answer).";
+pub(super) const DOWNLOAD: &str = "A TRITON-like attack from the safety engineering workstation (10.10.5.10) on the Tricon \
+(10.10.5.70), UDP 1502: connect, get CP status, start download change (permitted), three \
+allocate program commands carrying program code, end download change (modification accepted), \
+run program, then halt program (the safety program stops), a run program that the controller \
+rejects, and a disconnect.";
+
+pub(super) const MALFORMED: &str = "The attack of tristation_download (10.10.5.10 -> 10.10.5.70) with two malformed frames \
+(malformed only, not answered): a TCM header whose data length disagrees with the datagram, \
+before end download change, and a frame with the undefined TCM opcode 42, before the rejected \
+run program.";
 
 const PORT: u16 = 1502;
 
@@ -154,6 +157,15 @@ pub(super) fn normal(cap: &mut Cap) {
 }
 
 pub(super) fn download(cap: &mut Cap) {
+    download_session(cap, false);
+}
+
+pub(super) fn malformed(cap: &mut Cap) {
+    download_session(cap, true);
+}
+
+/// The download session; with `bad`, the malformed frames are interleaved.
+fn download_session(cap: &mut Cap, bad: bool) {
     let ch = UdpFlow::new(cap, TRISTATION_EWS, TRICON, 50_402, PORT);
     let mut c = Client { ch, seq: 0x20 };
     let step = |cap: &mut Cap, t: Timestamp| after(cap, t, 20_000, 150_000);
@@ -168,26 +180,30 @@ pub(super) fn download(cap: &mut Cap) {
         let at = after(cap, t, 5_000, 20_000);
         t = c.exchange(cap, at, 55, &prog, 153, &[chunk]);
     }
-    // A TCM header announcing 200 data bytes in a 20-byte datagram.
-    let mut bad = command(11, 0x7e, &[]);
-    bad[2] = 200;
-    t = step(cap, t);
-    send_malformed(cap, &mut c.ch, t, Dir::ToServer, &bad, "tristation");
+    if bad {
+        // A TCM header announcing 200 data bytes in a 20-byte datagram.
+        let mut bad = command(11, 0x7e, &[]);
+        bad[2] = 200;
+        t = step(cap, t);
+        send_malformed(cap, &mut c.ch, t, Dir::ToServer, &bad, "tristation");
+    }
     let at = step(cap, t);
     t = c.exchange(cap, at, 11, &[], 103, &[]);
     let at = step(cap, t);
     t = c.exchange(cap, at, 20, &[], 109, &[]);
     let at = step(cap, t);
     t = c.exchange(cap, at, 21, &[], 110, &[]);
-    t = step(cap, t);
-    send_malformed(
-        cap,
-        &mut c.ch,
-        t,
-        Dir::ToServer,
-        &tcm(42, &[1, 2, 3]),
-        "tristation",
-    );
+    if bad {
+        t = step(cap, t);
+        send_malformed(
+            cap,
+            &mut c.ch,
+            t,
+            Dir::ToServer,
+            &tcm(42, &[1, 2, 3]),
+            "tristation",
+        );
+    }
     let at = step(cap, t);
     t = c.exchange(cap, at, 20, &[], 203, &[]);
     let at = step(cap, t);

@@ -13,13 +13,15 @@ pub(super) const MONITORING: &str = "The HMI (10.10.1.10) supervises the Schneid
 then, once a second for eight cycles, it checks the PLC state (CHECK_PLC), reads variables \
 (READ_VARIABLES) and polls holding registers with plain Modbus function 3.";
 
-pub(super) const ENGINEERING: &str = "An engineering workstation (192.168.10.50, routed) takes the \
-M340 (10.10.1.21) over with UMAS: INIT_COMM, READ_ID, TAKE_PLC_RESERVATION (session key 0x3c), \
-STOP_PLC, a program transfer to the PLC (INITIALIZE_UPLOAD, four UPLOAD_BLOCKs, END_STRATEGY_UPLOAD), \
-WRITE_VARIABLES, START_PLC, a WRITE_COILS_REGISTERS refused with status 0xFD, and \
-RELEASE_PLC_RESERVATION. Two malformed UMAS requests are interleaved: an UPLOAD_BLOCK whose length \
-field announces 512 bytes but carries 16 (the PLC answers 0xFD) and a function-90 PDU with only the \
-session byte (no answer). Each is also a message (functions 0x31 and 0).";
+pub(super) const ENGINEERING: &str = "An engineering workstation (192.168.10.50, routed) takes the M340 (10.10.1.21) over with UMAS: \
+INIT_COMM, READ_ID, TAKE_PLC_RESERVATION (session key 0x3c), STOP_PLC, a program transfer to \
+the PLC (INITIALIZE_UPLOAD, four UPLOAD_BLOCKs, END_STRATEGY_UPLOAD), WRITE_VARIABLES, \
+START_PLC, a WRITE_COILS_REGISTERS refused with status 0xFD, and RELEASE_PLC_RESERVATION.";
+
+pub(super) const MALFORMED: &str = "The engineering session of umas_engineering (192.168.10.50 -> 10.10.1.21) with two malformed \
+UMAS requests interleaved: an UPLOAD_BLOCK whose length field announces 512 bytes but carries \
+16 (the PLC answers 0xFD) and a function-90 PDU with only the session byte (no answer). Each is \
+also a UMAS message (functions 0x31 and 0).";
 
 const PORT: u16 = 502;
 
@@ -146,6 +148,15 @@ pub(super) fn monitoring(cap: &mut Cap) {
 }
 
 pub(super) fn engineering(cap: &mut Cap) {
+    engineering_session(cap, false);
+}
+
+pub(super) fn malformed(cap: &mut Cap) {
+    engineering_session(cap, true);
+}
+
+/// The engineering session; with `bad`, the malformed requests are interleaved.
+fn engineering_session(cap: &mut Cap, bad: bool) {
     let ch = TcpConn::new(cap, EWS, PLC_SCHNEIDER, PORT);
     let mut c = Client { ch, tid: 0x100 };
     let mut t = c.ch.handshake(cap, cap.at(ms(100)));
@@ -180,28 +191,30 @@ pub(super) fn engineering(cap: &mut Cap) {
         let at = after(cap, t, 500, 2_000);
         t = c.umas(cap, at, key, 0x31, &b, 0xfe, &[]);
     }
-    // Malformed: the length field announces 512 bytes, 16 follow.
-    c.tid = c.tid.wrapping_add(1);
-    let mut bad = vec![0x5a, key, 0x31, 0x00, 0x01, 0x05, 0x00, 0x00, 0x02];
-    bad.extend_from_slice(&[0xee; 16]);
-    t = step(cap, t);
-    send_invalid(
-        cap,
-        &mut c.ch,
-        t,
-        Dir::ToServer,
-        &adu(c.tid, &bad),
-        ("umas", 0x31, true),
-    );
-    t = after(cap, t, 800, 3_000);
-    send(
-        cap,
-        &mut c.ch,
-        t,
-        Dir::ToClient,
-        &adu(c.tid, &[0x5a, key, 0xfd, 0x02]),
-        ("umas", 0x31, false),
-    );
+    if bad {
+        // Malformed: the length field announces 512 bytes, 16 follow.
+        c.tid = c.tid.wrapping_add(1);
+        let mut bad = vec![0x5a, key, 0x31, 0x00, 0x01, 0x05, 0x00, 0x00, 0x02];
+        bad.extend_from_slice(&[0xee; 16]);
+        t = step(cap, t);
+        send_invalid(
+            cap,
+            &mut c.ch,
+            t,
+            Dir::ToServer,
+            &adu(c.tid, &bad),
+            ("umas", 0x31, true),
+        );
+        t = after(cap, t, 800, 3_000);
+        send(
+            cap,
+            &mut c.ch,
+            t,
+            Dir::ToClient,
+            &adu(c.tid, &[0x5a, key, 0xfd, 0x02]),
+            ("umas", 0x31, false),
+        );
+    }
     let at = step(cap, t);
     t = c.umas(cap, at, key, 0x32, &[0x00, 0x01], 0xfe, &[]);
     let write = [
@@ -221,17 +234,19 @@ pub(super) fn engineering(cap: &mut Cap) {
         0xfd,
         &[0x81],
     );
-    // Malformed: only the session byte after the function code (no answer).
-    c.tid = c.tid.wrapping_add(1);
-    t = step(cap, t);
-    send_invalid(
-        cap,
-        &mut c.ch,
-        t,
-        Dir::ToServer,
-        &adu(c.tid, &[0x5a, key]),
-        ("umas", 0, true),
-    );
+    if bad {
+        // Malformed: only the session byte after the function code (no answer).
+        c.tid = c.tid.wrapping_add(1);
+        t = step(cap, t);
+        send_invalid(
+            cap,
+            &mut c.ch,
+            t,
+            Dir::ToServer,
+            &adu(c.tid, &[0x5a, key]),
+            ("umas", 0, true),
+        );
+    }
     let at = after(cap, t, 50_000, 60_000);
     t = c.umas(cap, at, key, 0x11, &[], 0xfe, &[]);
     let at = after(cap, t, 100_000, 200_000);
