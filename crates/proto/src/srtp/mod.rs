@@ -75,8 +75,7 @@ fn plausible(b: &[u8]) -> bool {
 /// Resync looks for request/response headers only: the initialisation
 /// messages are mostly zero bytes and would match inside any data.
 fn find_header(b: &[u8]) -> Option<usize> {
-    (0..b.len().saturating_sub(HDR_LEN - 1))
-        .find(|&i| matches!(b[i], 2 | 3) && plausible(&b[i..]))
+    (0..b.len().saturating_sub(HDR_LEN - 1)).find(|&i| matches!(b[i], 2 | 3) && plausible(&b[i..]))
 }
 
 impl Session {
