@@ -1,40 +1,218 @@
-//! IEEE C37.118 synchrophasor.
+//! IEEE C37.118.2 synchrophasor transfer (TCP 4712, UDP 4713).
+//!
+//! - `wire`: pure parsing of one frame (common header, command, configuration,
+//!   header and data frames) and the CRC-CCITT check.
+//! - this file: the per-flow [`Session`]: framing over a byte stream by
+//!   FRAMESIZE (several frames per segment, a frame across segments, resync
+//!   on the SYNC byte after garbage or a gap); UDP datagrams carry whole frames.
+//! - `json`: the NDJSON form.
+//!
+//! Commands go from the PDC (client) to the PMU and are requests; every other
+//! frame comes from the PMU and is a response. Frames have no transaction id,
+//! so there is no matching.
 
-use otwatch_core::Transport;
-use serde::Serialize;
+mod json;
+pub mod wire;
+
+use otwatch_core::{MsgKind, Proto, Transport};
 
 use crate::dissector::{Ctx, Dissector};
+use crate::ident::{Identity, Subject, text};
 use crate::protocols::ProtoMessage;
+pub use wire::{Body, Error, Header};
+use wire::{HDR_LEN, MIN_FRAME};
 
 /// Default server ports.
 pub const PORTS: &[(Transport, u16)] = &[(Transport::Tcp, 4712), (Transport::Udp, 4713)];
 
-/// Strict content check for flows on other ports.
-pub fn probe(_transport: Transport, _data: &[u8]) -> bool {
-    false
-}
-
-/// Per-flow state.
-#[derive(Debug, Default)]
-pub struct Session {}
-
-impl Dissector for Session {
-    fn on_data(&mut self, data: &[u8], _datagram: bool, _cx: &mut Ctx<'_>) -> usize {
-        data.len()
-    }
-    fn on_gap(&mut self, _len: u32, _cx: &mut Ctx<'_>) {}
-}
-
-/// A dissected message (placeholder until the protocol lands).
-#[derive(Clone, Copy, Debug, Serialize)]
+/// A dissected frame.
+#[derive(Clone, Copy, Debug)]
 pub struct Message<'a> {
-    pub function_code: u16,
-    #[serde(skip)]
-    pub data: &'a [u8],
+    pub header: Header,
+    pub body: Body<'a>,
+    /// CHK matched the frame's CRC.
+    pub crc_ok: bool,
+}
+
+impl Message<'_> {
+    pub fn is_command(&self) -> bool {
+        self.header.frame_type == wire::frame_type::COMMAND
+    }
 }
 
 impl ProtoMessage for Message<'_> {
     fn function_code(&self) -> u16 {
-        self.function_code
+        let t = (self.header.frame_type as u16) << 8;
+        match self.body {
+            Body::Command { command, .. } => t | (command & 0xff),
+            _ => t,
+        }
+    }
+
+    fn identity(&self) -> Option<Identity<'_>> {
+        match self.body {
+            Body::Config {
+                station: Some(s), ..
+            } => {
+                let mut id = Identity::new(Subject::Sender, "c37118 configuration");
+                id.hostname = text(s);
+                id.device_class = Some("PMU".into());
+                id.hostname.as_ref()?;
+                Some(id)
+            }
+            _ => None,
+        }
     }
 }
+
+/// Per-flow state.
+#[derive(Debug, Default)]
+pub struct Session {
+    resync: [bool; 2],
+    reported: [bool; 2],
+    started: [bool; 2],
+}
+
+/// A frame that looks real starts at `b`: sound header and, when the whole
+/// frame is present, a matching CRC.
+fn plausible(b: &[u8]) -> bool {
+    match wire::frame_len(b) {
+        Ok(Some(n)) => match b.get(..n) {
+            Some(f) => wire::check_crc(f).is_ok(),
+            None => b.len() >= HDR_LEN,
+        },
+        _ => false,
+    }
+}
+
+fn find_sync(b: &[u8]) -> Option<usize> {
+    (0..b.len()).find(|&i| b[i] == 0xaa && plausible(&b[i..]))
+}
+
+impl Session {
+    fn frame(&mut self, f: &[u8], cx: &mut Ctx<'_>) {
+        let Some(h) = wire::parse_header(f) else {
+            return;
+        };
+        let crc = wire::check_crc(f);
+        let (body, err) = match wire::parse_body(&h, f) {
+            Ok(b) => (b, None),
+            Err(e) => (Body::Invalid, Some(e)),
+        };
+        let msg = Message {
+            header: h,
+            body,
+            crc_ok: crc.is_ok(),
+        };
+        let kind = if msg.is_command() {
+            MsgKind::Request
+        } else {
+            MsgKind::Response
+        };
+        cx.message(kind, crate::Message::C37118(msg));
+        if let Some(e) = err {
+            self.malformed(e, f, cx, Some(h.frame_type));
+        }
+        if let Err(e) = crc {
+            let fc = msg.function_code();
+            cx.malformed(
+                Proto::C37118,
+                e.code(),
+                &e,
+                Some(fc),
+                &f[..f.len().min(256)],
+            );
+        }
+    }
+
+    fn malformed(&mut self, e: Error, data: &[u8], cx: &mut Ctx<'_>, ft: Option<u8>) {
+        let shown = &data[..data.len().min(256)];
+        cx.malformed(
+            Proto::C37118,
+            e.code(),
+            &e,
+            ft.map(|t| (t as u16) << 8),
+            shown,
+        );
+    }
+}
+
+impl Dissector for Session {
+    fn on_data(&mut self, data: &[u8], datagram: bool, cx: &mut Ctx<'_>) -> usize {
+        let d = cx.dir.idx();
+        if datagram {
+            match wire::frame_len(data) {
+                Ok(Some(n)) if n <= data.len() => self.frame(&data[..n], cx),
+                Ok(_) => self.malformed(
+                    Error::BadFrameSize {
+                        frame_type: data.get(1).map_or(0, |t| (t >> 4) & 7),
+                        size: crate::wire::be16_at(data, 2).unwrap_or(0),
+                    },
+                    data,
+                    cx,
+                    None,
+                ),
+                Err(e) => self.malformed(e, data, cx, None),
+            }
+            return data.len();
+        }
+        if !self.started[d] {
+            self.started[d] = true;
+            if !cx.flow.handshake_seen() && !plausible(data) {
+                self.resync[d] = true;
+                self.reported[d] = true;
+            }
+        }
+        let mut off = 0;
+        while data.len() - off >= MIN_FRAME {
+            let rest = &data[off..];
+            if self.resync[d] && !plausible(rest) {
+                match find_sync(&rest[1..]) {
+                    Some(k) => {
+                        off += 1 + k;
+                        continue;
+                    }
+                    None => {
+                        off = data.len() - (MIN_FRAME - 1);
+                        break;
+                    }
+                }
+            }
+            match wire::frame_len(rest) {
+                Ok(None) => break,
+                Ok(Some(n)) => {
+                    if rest.len() < n {
+                        break;
+                    }
+                    self.resync[d] = false;
+                    self.reported[d] = false;
+                    self.frame(&rest[..n], cx);
+                    off += n;
+                }
+                Err(e) => {
+                    if !self.reported[d] {
+                        self.malformed(e, rest, cx, None);
+                        self.reported[d] = true;
+                    }
+                    self.resync[d] = true;
+                    off += 1;
+                }
+            }
+        }
+        off
+    }
+
+    fn on_gap(&mut self, _len: u32, cx: &mut Ctx<'_>) {
+        let d = cx.dir.idx();
+        self.resync[d] = true;
+        self.reported[d] = true;
+    }
+}
+
+/// Content probe: one or more whole frames with valid CRC.
+pub fn probe(_transport: Transport, data: &[u8]) -> bool {
+    matches!(wire::frame_len(data), Ok(Some(n)) if n <= data.len() && data.get(..n).is_some_and(|f| wire::check_crc(f).is_ok()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -29,6 +29,8 @@ pub struct RequestInfo {
     pub address: Option<u16>,
     /// Quantity of coils/registers, when its function has one.
     pub quantity: Option<u16>,
+    /// UMAS function code of a function-90 request.
+    pub sub_function: Option<u8>,
     pub ts: Timestamp,
 }
 
@@ -213,12 +215,19 @@ impl Session {
             } => (Some(read_address), Some(read_quantity)),
             _ => (None, None),
         };
+        let sub_function = match pdu.body {
+            Body::Raw { data } if pdu.function_code == crate::umas::MODBUS_FUNCTION => {
+                data.get(1).copied()
+            }
+            _ => None,
+        };
         let info = RequestInfo {
             transaction_id: pdu.mbap.transaction_id,
             unit_id: pdu.mbap.unit_id,
             function_code: pdu.function_code,
             address,
             quantity,
+            sub_function,
             ts,
         };
         if let Some(slot) = self.pending.iter_mut().find(|p| p.is_none()) {
@@ -257,6 +266,21 @@ impl Session {
             }
         };
         let latency_ns = request.map(|r| cx.ts.nanos_since(r.ts));
+        if pdu.function_code == crate::umas::MODBUS_FUNCTION {
+            // Schneider UMAS rides in function 90: reported as its own protocol.
+            let u = crate::umas::Message::from_modbus(
+                &pdu,
+                side == Side::Response,
+                request.and_then(|r| r.sub_function),
+                latency_ns,
+            );
+            cx.message(kind, crate::Message::Umas(u));
+            if let Err(e) = u.check() {
+                let shown = pdu_bytes(&pdu);
+                cx.malformed(Proto::Umas, e.code(), &e, Some(u.function() as u16), shown);
+            }
+            return;
+        }
         cx.message(
             kind,
             crate::Message::Modbus(Message {
@@ -276,6 +300,14 @@ impl Session {
             e.function().map(u16::from),
             shown,
         );
+    }
+}
+
+/// The bytes after the function code of a raw (function 90) PDU.
+fn pdu_bytes<'a>(pdu: &Pdu<'a>) -> &'a [u8] {
+    match pdu.body {
+        Body::Raw { data } | Body::Invalid { data } => data,
+        _ => &[],
     }
 }
 

@@ -243,3 +243,33 @@ proptest::proptest! {
         proptest::prop_assert!(left < 261);
     }
 }
+
+#[test]
+fn function_90_is_reported_as_umas() {
+    let f = flow(Transport::Tcp, 502, true);
+    let mut s = Session::default();
+    let mut rec = Recorder::default();
+    feed_stream(
+        &mut s,
+        &f,
+        Direction::ToServer,
+        &[&adu(4, 1, &[90, 0, 0x40, 0xff, 0])],
+        &mut rec,
+    );
+    feed_stream(
+        &mut s,
+        &f,
+        Direction::ToClient,
+        &[&adu(4, 1, &[90, 0, 0xfe])],
+        &mut rec,
+    );
+    let m = rec.of("message");
+    assert_eq!(m.len(), 2);
+    assert!(
+        m.iter()
+            .all(|m| m["proto"] == "umas" && m.get("modbus").is_none())
+    );
+    assert_eq!(m[1]["umas"]["function"], 0x40);
+    assert_eq!(m[1]["umas"]["transaction_id"], 4);
+    assert_eq!(s.unmatched_responses, 0);
+}
