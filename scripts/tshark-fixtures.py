@@ -65,6 +65,25 @@ def k_modbus(row):
     return [f"{fc}/{kind}" for fc in ints(row["modbus.func_code"]) if fc != 90]
 
 
+def k_umas(row):
+    # UMAS rides in Modbus function 90; tshark 4.0 has no UMAS decoder, so
+    # only the number of requests and responses is compared.
+    kind = kind_by_port(row, {502})
+    return [f"*/{kind}" for fc in ints(row["modbus.func_code"]) if fc == 90]
+
+
+def k_c37118(row):
+    types = ints(row["synphasor.frtype"])
+    cmds = ints(row["synphasor.command"])
+    out = []
+    for t in types:
+        if t == 4:
+            out.append(f"{t * 256 + (cmds.pop(0) if cmds else 0)}/*")
+        else:
+            out.append(f"{t * 256}/*")
+    return out
+
+
 def k_dnp3(row):
     return [f"{fc}/{'response' if fc >= 129 else 'request'}" for fc in ints(row["dnp3.al.func"])]
 
@@ -218,6 +237,8 @@ def k_ftp(row):
 #          range or None, sub-key field or None)
 SPECS = {
     "modbus": ("mbtcp", ["modbus.func_code"], k_modbus, "fc/kind", None, None),
+    "umas": ("modbus.func_code == 90", ["modbus.func_code"], k_umas, "*/kind", None, None),
+    "c37118": ("synphasor", ["synphasor.frtype", "synphasor.command"], k_c37118, "fc/*", None, None),
     "dnp3": ("dnp3.al.func", ["dnp3.al.func"], k_dnp3, "fc/kind", None, None),
     "s7comm": ("s7comm", ["s7comm.header.rosctr", "s7comm.param.func", "s7comm.param.userdata.funcgroup",
                           "s7comm.param.userdata.subfunc", "s7comm.param.userdata.type"],
@@ -248,12 +269,13 @@ SPECS = {
     "ssh": ("ssh.protocol", ["ssh.protocol"], k_count("ssh.protocol"), "*/*", None, None),
     "icmp": ("icmp || icmpv6", ["icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code"], k_icmp, "fc/*", None, None),
     "lldp": ("lldp", ["lldp.tlv.type"], lambda row: ["0/*"], "*/*", None, None),
-    "ads": ("ams", ["ams.cmdid"], k_simple("ams.cmdid"), "fc/*", None, None),
+    # UDP 48899 discovery (otwatch 0x100 + service) is shown as data by tshark.
+    "ads": ("ams", ["ams.cmdid"], k_simple("ams.cmdid"), "fc/*", [0, 0x100], None),
 }
 
 # tshark's protocol names as they appear in the frame's protocol stack.
 STACK = {
-    "modbus": "mbtcp", "dnp3": "dnp3", "s7comm": "s7comm", "cotp": "cotp", "enip": "enip",
+    "modbus": "mbtcp", "umas": "mbtcp", "c37118": "synphasor", "dnp3": "dnp3", "s7comm": "s7comm", "cotp": "cotp", "enip": "enip",
     "bacnet": "bacapp", "iec104": "iec60870_104", "goose": "goose", "sv": "sv", "opcua": "opcua",
     "mqtt": "mqtt", "fins": "omron", "profinet_dcp": "pn_dcp", "profinet_rt": "pn_rt",
     "dns": "dns", "mdns": "mdns", "llmnr": "llmnr", "http": "http", "tls": "tls",

@@ -98,6 +98,8 @@ impl Serialize for Record<'_> {
             Record::App(a) => {
                 let proto = a.msg.proto();
                 envelope(&mut m, a.ts, "message", proto, a.flow, a.dir, a.kind)?;
+                // The protocol's function/command/service code as otwatch counts it.
+                m.serialize_entry("code", &a.msg.function_code())?;
                 a.msg.serialize_into(&mut m)?;
             }
             Record::Malformed(e) => {
