@@ -41,18 +41,18 @@ fn plausible_tpkt(b: &[u8]) -> bool {
     let Some(Ok(n)) = tpkt_header(b) else {
         return false;
     };
-    if let Some(&li) = b.get(TPKT_LEN) {
-        if li == 0 || li as usize > n - TPKT_LEN - 1 {
-            return false;
-        }
+    if b.get(TPKT_LEN)
+        .is_some_and(|&li| li == 0 || li as usize > n - TPKT_LEN - 1)
+    {
+        return false;
     }
-    if let Some(&code) = b.get(TPKT_LEN + 1) {
-        if !matches!(
+    if b.get(TPKT_LEN + 1).is_some_and(|&code| {
+        !matches!(
             code & 0xf0,
             wire::CR | wire::CC | wire::DR | wire::DC | wire::ER | wire::DT
-        ) {
-            return false;
-        }
+        )
+    }) {
+        return false;
     }
     true
 }
@@ -320,7 +320,9 @@ pub fn probe(transport: Transport, data: &[u8]) -> bool {
         Ok(Tpdu::Control(c)) => {
             c.tpdu_type == wire::CR && c.credit == 0 && c.class.is_some_and(|k| k <= 4)
         }
-        Ok(Tpdu::Data { eot: true, data, .. }) => match data.first() {
+        Ok(Tpdu::Data {
+            eot: true, data, ..
+        }) => match data.first() {
             Some(&s7comm::wire::PROTOCOL_ID) => s7comm::wire::parse(data, false).is_ok(),
             Some(&s7comm_plus::wire::PROTOCOL_ID) => {
                 s7comm_plus::wire::parse(data).is_ok_and(|m| m.opcode.is_some())
@@ -332,4 +334,4 @@ pub fn probe(transport: Transport, data: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

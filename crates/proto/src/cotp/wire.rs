@@ -186,7 +186,11 @@ pub fn parse_tpdu(b: &[u8]) -> Result<Tpdu<'_>, Error> {
     let t = code & 0xf0;
     let need = |n: u8| {
         if li < n {
-            Err(Error::TruncatedTpdu { tpdu: t, li, need: n })
+            Err(Error::TruncatedTpdu {
+                tpdu: t,
+                li,
+                need: n,
+            })
         } else {
             Ok(())
         }
@@ -261,14 +265,11 @@ pub fn parse_tpdu(b: &[u8]) -> Result<Tpdu<'_>, Error> {
             });
         };
         let left = p.remaining();
-        let v = p.take(len as usize).ok_or(Error::BadParameter { code, len, left })?;
+        let v = p
+            .take(len as usize)
+            .ok_or(Error::BadParameter { code, len, left })?;
         match code {
-            0xc0 => {
-                ctl.tpdu_size = v
-                    .first()
-                    .filter(|&&e| e < 32)
-                    .map(|&e| 1u32 << e)
-            }
+            0xc0 => ctl.tpdu_size = v.first().filter(|&&e| e < 32).map(|&e| 1u32 << e),
             0xc1 => ctl.calling_tsap = Some(v),
             0xc2 => ctl.called_tsap = Some(v),
             _ => {}

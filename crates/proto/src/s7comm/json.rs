@@ -71,7 +71,10 @@ impl Serialize for DataJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("return_code", &self.0.return_code)?;
-        m.serialize_entry("return_code_name", wire::return_code_name(self.0.return_code))?;
+        m.serialize_entry(
+            "return_code_name",
+            wire::return_code_name(self.0.return_code),
+        )?;
         m.serialize_entry("transport_size", &self.0.transport_size)?;
         m.serialize_entry("length", &self.0.length)?;
         if self.1 {
@@ -171,12 +174,21 @@ impl Serialize for Message<'_> {
                 if job {
                     m.serialize_entry("items", &Items(VarItems::new(items, item_count)))?;
                     if !read {
-                        m.serialize_entry("data_items", &Datas(DataItems::new(data, item_count), true))?;
+                        m.serialize_entry(
+                            "data_items",
+                            &Datas(DataItems::new(data, item_count), true),
+                        )?;
                     }
                 } else if read {
-                    m.serialize_entry("data_items", &Datas(DataItems::new(data, item_count), true))?;
+                    m.serialize_entry(
+                        "data_items",
+                        &Datas(DataItems::new(data, item_count), true),
+                    )?;
                 } else {
-                    m.serialize_entry("return_codes", &ReturnCodes(data.get(..item_count as usize).unwrap_or(data)))?;
+                    m.serialize_entry(
+                        "return_codes",
+                        &ReturnCodes(data.get(..item_count as usize).unwrap_or(data)),
+                    )?;
                 }
             }
             Body::Block {

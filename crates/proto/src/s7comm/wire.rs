@@ -56,7 +56,7 @@ pub enum Error {
     },
     /// The parameter of a function is shorter than its fields.
     TruncatedParameter { function: u8, len: usize },
-    /// A userdata parameter without the 00 01 12 head or with a bad length.
+    /// A userdata parameter shorter than its 8-byte fixed part.
     BadUserdataHeader { len: usize },
     /// A job or ack-data without a parameter (no function code).
     MissingFunction { rosctr: u8 },
@@ -105,7 +105,7 @@ impl fmt::Display for Error {
             ),
             Error::BadUserdataHeader { len } => write!(
                 f,
-                "userdata parameter of {len} bytes without a valid 00 01 12 head and length 4 or 8"
+                "userdata parameter of {len} bytes, shorter than its 8-byte fixed part"
             ),
             Error::MissingFunction { rosctr } => write!(
                 f,
@@ -319,7 +319,12 @@ pub fn parse(b: &[u8], szl_continuation: bool) -> Result<Pdu<'_>, Error> {
     Ok(pdu)
 }
 
-fn parse_function<'a>(rosctr: u8, f: u8, param: &'a [u8], data: &'a [u8]) -> Result<Body<'a>, Error> {
+fn parse_function<'a>(
+    rosctr: u8,
+    f: u8,
+    param: &'a [u8],
+    data: &'a [u8],
+) -> Result<Body<'a>, Error> {
     let short = || Error::TruncatedParameter {
         function: f,
         len: param.len(),
@@ -341,7 +346,10 @@ fn parse_function<'a>(rosctr: u8, f: u8, param: &'a [u8], data: &'a [u8]) -> Res
             let items = c.rest();
             if job {
                 // Every item header must be present.
-                let mut it = VarItems { c: Cursor::new(items), left: item_count };
+                let mut it = VarItems {
+                    c: Cursor::new(items),
+                    left: item_count,
+                };
                 for _ in 0..item_count {
                     it.next().ok_or_else(short)?;
                 }
@@ -419,19 +427,20 @@ fn parse_userdata<'a>(
     data: &'a [u8],
     szl_continuation: bool,
 ) -> Result<Userdata<'a>, Error> {
+    // The head is normally 00 01 12 with length 4 or 8, but mode-transition
+    // pushes of some CPUs carry 01 00 10 and length 16: like Wireshark,
+    // only the size of the fixed part is checked.
     let bad = Error::BadUserdataHeader { len: param.len() };
+    if param.len() < 8 {
+        return Err(bad);
+    }
     let mut c = Cursor::new(param);
-    if c.take(3) != Some(&[0x00, 0x01, 0x12][..]) {
-        return Err(bad);
-    }
-    let plen = c.u8().ok_or(bad)?;
-    if !matches!(plen, 4 | 8) || c.remaining() < plen as usize {
-        return Err(bad);
-    }
-    let method = c.u8().ok_or(bad)?;
-    let tg = c.u8().ok_or(bad)?;
-    let subfunction = c.u8().ok_or(bad)?;
-    let sequence = c.u8().ok_or(bad)?;
+    c.skip(3);
+    let plen = c.u8().unwrap_or(0);
+    let method = c.u8().unwrap_or(0);
+    let tg = c.u8().unwrap_or(0);
+    let subfunction = c.u8().unwrap_or(0);
+    let sequence = c.u8().unwrap_or(0);
     let (data_unit_ref, last_data_unit, error_code) = if plen == 8 {
         (c.u8(), c.u8(), c.be16())
     } else {

@@ -18,13 +18,22 @@ pub const OP_RESPONSE2: u8 = 0x02;
 pub enum Error {
     BadProtocolId(u8),
     /// Fewer than the 4 header bytes (or the data header is cut).
-    Truncated { need: usize, have: usize },
+    Truncated {
+        need: usize,
+        have: usize,
+    },
     UnknownVersion(u8),
     /// The data length runs past the frame.
-    BadDataLength { length: u16, available: usize },
+    BadDataLength {
+        length: u16,
+        available: usize,
+    },
     UnknownOpcode(u8),
     /// A V3 integrity part whose digest runs past the data.
-    BadIntegrity { digest_len: u8, available: usize },
+    BadIntegrity {
+        digest_len: u8,
+        available: usize,
+    },
 }
 
 impl Error {
@@ -147,7 +156,8 @@ pub fn parse_frame(b: &[u8]) -> Result<Frame<'_>, Error> {
         length: dlen,
         available,
     })?;
-    f.has_trailer = c.remaining() >= 4;
+    // Keep-alives (0xfe) have no trailer and are never fragmented.
+    f.has_trailer = version == 0xfe || c.remaining() >= 4;
     f.data = data;
     if version == 0x03 {
         let mut d = Cursor::new(data);
