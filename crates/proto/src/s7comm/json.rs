@@ -152,6 +152,9 @@ impl Serialize for Message<'_> {
         if let Some(l) = self.latency_ns {
             m.serialize_entry("latency_ns", &l)?;
         }
+        if self.invalid {
+            m.serialize_entry("invalid", &true)?;
+        }
         let job = h.rosctr == wire::ROSCTR_JOB;
         match p.body {
             Body::None => {}

@@ -39,6 +39,8 @@ pub struct Message<'a> {
     pub request: Option<JobInfo>,
     /// On a matched ack: time since the job, in ns.
     pub latency_ns: Option<i64>,
+    /// The parameter did not parse (the PDU is also reported as malformed).
+    pub invalid: bool,
 }
 
 impl Message<'_> {
@@ -126,19 +128,27 @@ impl State {
     /// One TSDU whose first byte is 0x32.
     pub fn on_tsdu(&mut self, data: &[u8], cx: &mut Ctx<'_>) {
         let d = cx.dir.idx();
-        let pdu = match wire::parse(data, self.szl_more[d]) {
-            Ok(p) => p,
+        match wire::parse(data, self.szl_more[d]) {
+            Ok(pdu) => self.report(pdu, false, cx),
             Err(e) => {
-                // The function byte, when the header was sound enough to find it.
-                let fc = match e {
-                    Error::TruncatedParameter { function, .. } => Some(u16::from(function)),
-                    _ => None,
+                // A sound header with a readable function byte is still a
+                // message (flagged invalid) besides being malformed.
+                let fc = match wire::invalid_pdu(data) {
+                    Some(pdu) => {
+                        let fc = pdu.function_code();
+                        self.report(pdu, true, cx);
+                        Some(fc)
+                    }
+                    None => None,
                 };
                 let shown = &data[..data.len().min(256)];
                 cx.malformed(Proto::S7comm, e.code(), &e, fc, shown);
-                return;
             }
-        };
+        }
+    }
+
+    fn report(&mut self, pdu: Pdu<'_>, invalid: bool, cx: &mut Ctx<'_>) {
+        let d = cx.dir.idx();
         let (kind, request) = match pdu.body {
             Body::Userdata(u) => {
                 if u.group == wire::GRP_CPU && u.subfunction == 1 && !u.is_request() {
@@ -175,6 +185,7 @@ impl State {
                 pdu,
                 request,
                 latency_ns,
+                invalid,
             }),
         );
     }

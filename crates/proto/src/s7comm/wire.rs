@@ -235,10 +235,8 @@ pub struct Szl<'a> {
     pub records: &'a [u8],
 }
 
-/// Parses one S7comm PDU. `szl_continuation`: a CPU-functions Read SZL
-/// response in this direction announced more data units, so this one (if it
-/// is a Read SZL response) continues the record list without an SZL header.
-pub fn parse(b: &[u8], szl_continuation: bool) -> Result<Pdu<'_>, Error> {
+/// Header, parameter and data of a PDU whose lengths are sound.
+fn split(b: &[u8]) -> Result<(Header, &[u8], &[u8]), Error> {
     let Some(&id) = b.first() else {
         return Err(Error::TruncatedHeader { rosctr: 0, len: 0 });
     };
@@ -297,6 +295,15 @@ pub fn parse(b: &[u8], szl_continuation: bool) -> Result<Pdu<'_>, Error> {
             available: b.len(),
         });
     };
+    Ok((header, param, data))
+}
+
+/// Parses one S7comm PDU. `szl_continuation`: a CPU-functions Read SZL
+/// response in this direction announced more data units, so this one (if it
+/// is a Read SZL response) continues the record list without an SZL header.
+pub fn parse(b: &[u8], szl_continuation: bool) -> Result<Pdu<'_>, Error> {
+    let (header, param, data) = split(b)?;
+    let rosctr = header.rosctr;
     let mut pdu = Pdu {
         header,
         function: param.first().copied(),
@@ -317,6 +324,23 @@ pub fn parse(b: &[u8], szl_continuation: bool) -> Result<Pdu<'_>, Error> {
     };
     pdu.body = parse_function(rosctr, function, param, data)?;
     Ok(pdu)
+}
+
+/// A job / ack / ack-data whose header and lengths are sound and whose
+/// function byte is readable, but whose parameter did not parse: still a
+/// message with its function code (as tshark counts it), without a body.
+pub fn invalid_pdu(b: &[u8]) -> Option<Pdu<'_>> {
+    let (header, param, data) = split(b).ok()?;
+    if header.rosctr == ROSCTR_USERDATA {
+        return None;
+    }
+    Some(Pdu {
+        header,
+        function: Some(*param.first()?),
+        param,
+        data,
+        body: Body::None,
+    })
 }
 
 fn parse_function<'a>(

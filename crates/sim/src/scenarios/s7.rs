@@ -74,7 +74,8 @@ interleaved with five malformed PDUs: a TPKT header with version 4 (followed in 
 valid read), a TPKT announcing 5 bytes (followed by a valid read), a COTP TPDU with the undefined code \
 0x30, an S7comm setup communication whose parameter is cut after 4 bytes, and an S7comm PDU with the \
 unknown ROSCTR 5. The PLC answers only the valid reads. Three malformed COTP PDUs and two malformed \
-S7comm PDUs; the reads after the bad TPKT headers are still found.";
+S7comm PDUs; the reads after the bad TPKT headers are still found, and the cut setup communication \
+also counts as a request (function 0xF0) since its header is sound.";
 
 const PLUS: &str = "The HMI (10.10.1.10) opens an S7comm-plus session to an S7-1500 CPU 1511-1 PN \
 (10.10.1.41): COTP connect with the TSAPs \"SIMATIC-ROOT-HMI\", a V1 CreateObject (session setup), then \
@@ -588,6 +589,8 @@ fn malformed(cap: &mut Cap) {
         Dir::ToServer,
         &dt(true, &s7(1, r, &[0xf0, 0x00, 0x00, 0x01], &[])),
     );
+    // A sound header with a readable function: a message and a malformed PDU.
+    cap.truth(t, Truth::msg("s7comm", 0xf0, true));
     cap.truth(t, Truth::msg("s7comm", 0xf0, true).into_malformed());
     c.read_cycle(cap);
     // 5. Unknown ROSCTR 5.
