@@ -93,6 +93,7 @@ def k_s7comm(row):
     funcs = ints(row["s7comm.param.func"])
     groups = ints(row["s7comm.param.userdata.funcgroup"])
     subs = ints(row["s7comm.param.userdata.subfunc"])
+    modetrans = ints(row["s7comm.param.modetrans.subfunc"])
     types = ints(row["s7comm.param.userdata.type"])
     for r in ints(row["s7comm.header.rosctr"]):
         if r in (1, 3):
@@ -102,7 +103,11 @@ def k_s7comm(row):
             out.append("0/response")
         elif r == 7:
             g = groups.pop(0) if groups else 0
-            s = subs.pop(0) if subs else 0
+            if g == 0:
+                # Mode transition: Wireshark shows its subfunction in its own field.
+                s = modetrans.pop(0) if modetrans else 0
+            else:
+                s = subs.pop(0) if subs else 0
             t = types.pop(0) if types else 0
             out.append(f"{0x1000 | (g << 8) | s}/{'response' if t == 8 else 'request'}")
     return out
@@ -241,7 +246,8 @@ SPECS = {
     "c37118": ("synphasor", ["synphasor.frtype", "synphasor.command"], k_c37118, "fc/*", None, None),
     "dnp3": ("dnp3.al.func", ["dnp3.al.func"], k_dnp3, "fc/kind", None, None),
     "s7comm": ("s7comm", ["s7comm.header.rosctr", "s7comm.param.func", "s7comm.param.userdata.funcgroup",
-                          "s7comm.param.userdata.subfunc", "s7comm.param.userdata.type"],
+                          "s7comm.param.userdata.subfunc", "s7comm.param.userdata.type",
+                          "s7comm.param.modetrans.subfunc"],
                k_s7comm, "fc/kind", None, None),
     "cotp": ("cotp && tcp.port == 102", ["cotp.type"], k_cotp, "fc/*", None, None),
     "enip": ("enip", ["enip.command"], k_enip, "fc/*", None, None),
