@@ -73,6 +73,9 @@ pub fn service_name(service: u8, class: Option<u32>) -> &'static str {
             _ => {}
         }
     }
+    if s == 0x4b && class.is_some() {
+        return "class_specific";
+    }
     match s {
         0x01 => "get_attributes_all",
         0x02 => "set_attributes_all",
@@ -97,7 +100,7 @@ pub fn service_name(service: u8, class: Option<u32>) -> &'static str {
         0x1a => "insert_member",
         0x1b => "remove_member",
         0x1c => "group_sync",
-        0x4b => "execute_pccc",
+        0x4b if class.is_none() => "execute_pccc",
         0x4c => "read_tag",
         0x4d => "write_tag",
         0x4e => "read_modify_write_tag",
@@ -229,7 +232,11 @@ pub enum Error {
         available: usize,
     },
     /// A path segment is cut short or its type is reserved.
-    BadSegment { service: u8, offset: usize, byte: u8 },
+    BadSegment {
+        service: u8,
+        offset: usize,
+        byte: u8,
+    },
     /// The additional status size runs past the reply.
     TruncatedStatus { service: u8, words: u8 },
     /// A service's fixed arguments run past the message.
@@ -265,7 +272,10 @@ impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match *self {
             Error::Short { service, len } => match service {
-                Some(s) => write!(f, "CIP service 0x{s:02x}: message is {len} bytes, shorter than its header"),
+                Some(s) => write!(
+                    f,
+                    "CIP service 0x{s:02x}: message is {len} bytes, shorter than its header"
+                ),
                 None => write!(f, "CIP message is {len} bytes, shorter than its header"),
             },
             Error::TruncatedPath {
@@ -383,7 +393,11 @@ impl<'a> Path<'a> {
                             return Err(bad());
                         }
                         let key_format = c.u8().ok_or_else(bad)?;
-                        let n = if key_format == 4 { 8 } else { return Err(bad()) };
+                        let n = if key_format == 4 {
+                            8
+                        } else {
+                            return Err(bad());
+                        };
                         c.skip(n).ok_or_else(bad)?;
                         continue;
                     }
@@ -548,8 +562,8 @@ pub struct Cip<'a> {
     pub additional_status: &'a [u8],
     /// Service data after the path or status.
     pub data: &'a [u8],
-    /// Unconnected Send: the embedded request.
-    pub embedded: Option<Embedded<'a>>,
+    /// Unconnected Send: the embedded request (see [`Cip::embedded`]).
+    pub unconnected_send: bool,
     /// Multiple Service Packet: number of embedded services.
     pub services: Option<u16>,
 }
@@ -564,6 +578,15 @@ impl<'a> Cip<'a> {
     #[inline]
     pub fn code(&self) -> u8 {
         self.service & 0x7f
+    }
+
+    /// The request an Unconnected Send carries (validated when parsed).
+    pub fn embedded(&self) -> Option<Embedded<'a>> {
+        if self.unconnected_send {
+            parse_unconnected_send(self.data).ok()
+        } else {
+            None
+        }
     }
 
     /// First additional status word (the extended status).
@@ -602,7 +625,7 @@ fn parse_inner(b: &[u8], class_hint: Option<u32>, nest: bool) -> Result<Cip<'_>,
             status: Some(status),
             additional_status: add,
             data,
-            embedded: None,
+            unconnected_send: false,
             services: None,
         };
         if service & 0x7f == svc::MULTIPLE_SERVICE_PACKET && (status == 0 || status == 0x1e) {
@@ -628,24 +651,28 @@ fn parse_inner(b: &[u8], class_hint: Option<u32>, nest: bool) -> Result<Cip<'_>,
         status: None,
         additional_status: &[],
         data,
-        embedded: None,
+        unconnected_send: false,
         services: None,
     };
     match service {
         svc::MULTIPLE_SERVICE_PACKET => m.services = Some(check_multiple(data)?),
         svc::UNCONNECTED_SEND if path.class == Some(class::CONNECTION_MANAGER) && nest => {
-            m.embedded = Some(parse_unconnected_send(data)?);
+            parse_unconnected_send(data)?;
+            m.unconnected_send = true;
         }
         svc::FORWARD_OPEN | svc::LARGE_FORWARD_OPEN
             if path.class == Some(class::CONNECTION_MANAGER) =>
         {
-            forward_open(data, service == svc::LARGE_FORWARD_OPEN)
-                .ok_or(truncated(service, 36, data.len()))?;
+            forward_open(data, service == svc::LARGE_FORWARD_OPEN).ok_or(truncated(
+                service,
+                36,
+                data.len(),
+            ))?;
         }
         svc::FORWARD_CLOSE if path.class == Some(class::CONNECTION_MANAGER) => {
             forward_close(data).ok_or(truncated(service, 12, data.len()))?;
         }
-        svc::EXECUTE_PCCC => {
+        svc::EXECUTE_PCCC if path.class == Some(class::PCCC) => {
             super::pccc::parse_request(data).ok_or(truncated(service, 7, data.len()))?;
         }
         _ => {}

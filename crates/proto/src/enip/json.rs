@@ -26,7 +26,7 @@ impl Serialize for Message<'_> {
                 m.serialize_entry("options", &h.options)?;
             }
         }
-        match &self.body {
+        match self.body {
             Body::Empty => {}
             Body::Raw(d) => m.serialize_entry("data", &Hex(d))?,
             Body::Invalid(d) => {
@@ -100,7 +100,7 @@ impl Serialize for Message<'_> {
                         &CipJson {
                             c: cip,
                             class: self.cip_class(),
-                            request: self.request.as_ref(),
+                            request: self.request,
                         },
                     )?;
                 }
@@ -113,7 +113,7 @@ impl Serialize for Message<'_> {
                 m.serialize_entry("data", &Hex(io.data))?;
             }
         }
-        if let Some(r) = &self.request {
+        if let Some(r) = self.request {
             m.serialize_entry("request", &RequestJson(r))?;
         }
         if let Some(l) = self.latency_ns {
@@ -263,8 +263,8 @@ impl Serialize for CipJson<'_> {
             m.serialize_entry("service_count", &n)?;
             m.serialize_entry("services", &Services(c.data))?;
         }
-        if let Some(e) = &c.embedded {
-            m.serialize_entry("embedded", &EmbeddedJson(e))?;
+        if let Some(e) = c.embedded() {
+            m.serialize_entry("embedded", &EmbeddedJson(&e))?;
         }
         if !c.is_response() {
             match code {
@@ -289,7 +289,7 @@ impl Serialize for CipJson<'_> {
                         tag_entries(&mut m, &t)?;
                     }
                 }
-                cip::svc::EXECUTE_PCCC => {
+                cip::svc::EXECUTE_PCCC if self.class == Some(cip::class::PCCC) => {
                     if let Some(p) = pccc::parse_request(c.data) {
                         m.serialize_entry("pccc", &PcccJson(&p, true))?;
                     }
@@ -315,7 +315,7 @@ impl Serialize for CipJson<'_> {
                         m.serialize_entry("forward_close", &TriadJson(&t))?;
                     }
                 }
-                cip::svc::EXECUTE_PCCC => {
+                cip::svc::EXECUTE_PCCC if self.class == Some(cip::class::PCCC) => {
                     if let Some(p) = pccc::parse_reply(c.data) {
                         m.serialize_entry("pccc", &PcccJson(&p, false))?;
                     }
@@ -371,12 +371,11 @@ impl Serialize for InnerJson<'_> {
         if let Some(e) = c.extended_status() {
             m.serialize_entry("extended_status", &e)?;
         }
-        if !c.is_response() {
-            if let Some(t) = cip::tag_args(c.code(), c.data) {
-                if c.path.class.is_none() {
-                    tag_entries(&mut m, &t)?;
-                }
-            }
+        if !c.is_response()
+            && c.path.class.is_none()
+            && let Some(t) = cip::tag_args(c.code(), c.data)
+        {
+            tag_entries(&mut m, &t)?;
         }
         m.end()
     }
@@ -399,7 +398,7 @@ impl Serialize for EmbeddedJson<'_> {
         m.serialize_entry("priority_tick", &e.priority_tick)?;
         m.serialize_entry("timeout_ticks", &e.timeout_ticks)?;
         match e.service {
-            cip::svc::EXECUTE_PCCC => {
+            cip::svc::EXECUTE_PCCC if e.path.class == Some(cip::class::PCCC) => {
                 if let Some(p) = pccc::parse_request(e.data) {
                     m.serialize_entry("pccc", &PcccJson(&p, true))?;
                 }

@@ -72,14 +72,16 @@ impl RequestInfo {
     }
 }
 
-/// A dissected EtherNet/IP message as reported in events.
+/// A dissected EtherNet/IP message as reported in events. The parsed body
+/// and the matched request live on the dissector's stack for the duration of
+/// the event (the message stays small and nothing is allocated).
 #[derive(Clone, Copy, Debug)]
 pub struct Message<'a> {
     /// The encapsulation header (`None` for UDP 2222 I/O).
     pub header: Option<Header>,
-    pub body: Body<'a>,
+    pub body: &'a Body<'a>,
     /// On a response: the request it answers.
-    pub request: Option<RequestInfo>,
+    pub request: Option<&'a RequestInfo>,
     /// On a matched response: time since the request, in ns.
     pub latency_ns: Option<i64>,
 }
@@ -92,16 +94,16 @@ impl<'a> Message<'a> {
     }
 
     /// The CIP message carried, if any.
-    pub fn cip(&self) -> Option<&Cip<'a>> {
-        match &self.body {
+    pub fn cip(&self) -> Option<&'a Cip<'a>> {
+        match self.body {
             Body::Cpf(c) => c.cip.as_ref(),
             _ => None,
         }
     }
 
     /// The ListIdentity identity item, if any.
-    pub fn identity_item(&self) -> Option<&IdentityItem<'a>> {
-        match &self.body {
+    pub fn identity_item(&self) -> Option<&'a IdentityItem<'a>> {
+        match self.body {
             Body::ListIdentity { identity, .. } => identity.as_ref(),
             _ => None,
         }
@@ -180,12 +182,10 @@ fn plausible(b: &[u8]) -> bool {
     if !plausible_header(&h) {
         return false;
     }
-    if matches!(h.command, cmd::SEND_RR_DATA | cmd::SEND_UNIT_DATA) {
-        if let Some(n) = crate::wire::le16_at(b, HEADER_LEN + 6) {
-            if !(2..=4).contains(&n) {
-                return false;
-            }
-        }
+    if matches!(h.command, cmd::SEND_RR_DATA | cmd::SEND_UNIT_DATA)
+        && crate::wire::le16_at(b, HEADER_LEN + 6).is_some_and(|n| !(2..=4).contains(&n))
+    {
+        return false;
     }
     let n = h.pdu_len();
     match b.get(n..).and_then(parse_header) {
@@ -228,7 +228,7 @@ fn kind_of(h: &Header, body: &Body<'_>, dir: Direction) -> MsgKind {
         };
     }
     match h.command {
-        cmd::LIST_IDENTITY | cmd::LIST_SERVICES | cmd::LIST_INTERFACES => {
+        cmd::LIST_TARGETS | cmd::LIST_IDENTITY | cmd::LIST_SERVICES | cmd::LIST_INTERFACES => {
             if h.length == 0 {
                 MsgKind::Request
             } else {
@@ -295,7 +295,7 @@ impl Session {
                 };
             }
             if let Some(c) = &cpf.cip {
-                let (service, path) = match &c.embedded {
+                let (service, path) = match c.embedded() {
                     Some(e) => {
                         info.unconnected_send = true;
                         (e.service, e.path)
@@ -391,8 +391,8 @@ impl Session {
             kind,
             crate::Message::Enip(Message {
                 header: Some(h),
-                body,
-                request,
+                body: &body,
+                request: request.as_ref(),
                 latency_ns,
             }),
         );
@@ -421,7 +421,7 @@ impl Session {
                 by_direction(cx.dir),
                 crate::Message::Enip(Message {
                     header: None,
-                    body: Body::Io(io),
+                    body: &Body::Io(io),
                     request: None,
                     latency_ns: None,
                 }),

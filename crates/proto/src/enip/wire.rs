@@ -14,6 +14,8 @@ pub const HEADER_LEN: usize = 24;
 /// Encapsulation commands.
 pub mod cmd {
     pub const NOP: u16 = 0x0000;
+    /// Legacy "List Targets" (reserved for legacy use; RSLinx still sends it).
+    pub const LIST_TARGETS: u16 = 0x0001;
     pub const LIST_SERVICES: u16 = 0x0004;
     pub const LIST_IDENTITY: u16 = 0x0063;
     pub const LIST_INTERFACES: u16 = 0x0064;
@@ -46,6 +48,7 @@ pub mod item {
 pub fn command_name(c: u16) -> &'static str {
     match c {
         cmd::NOP => "nop",
+        cmd::LIST_TARGETS => "list_targets",
         cmd::LIST_SERVICES => "list_services",
         cmd::LIST_IDENTITY => "list_identity",
         cmd::LIST_INTERFACES => "list_interfaces",
@@ -66,6 +69,7 @@ pub fn is_known(c: u16) -> bool {
     matches!(
         c,
         cmd::NOP
+            | cmd::LIST_TARGETS
             | cmd::LIST_SERVICES
             | cmd::LIST_IDENTITY
             | cmd::LIST_INTERFACES
@@ -365,14 +369,19 @@ pub struct Io<'a> {
     pub data: &'a [u8],
 }
 
-/// The command data of a PDU.
+/// The command data of a PDU. The CPF variant is the large one; it is kept
+/// inline (no boxing: nothing allocates on the packet path).
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Body<'a> {
     /// No command data (requests of List*, UnRegisterSession...).
     Empty,
     /// Data otwatch does not decode (NOP payload, IndicateStatus, Cancel).
     Raw(&'a [u8]),
-    RegisterSession { version: u16, options: u16 },
+    RegisterSession {
+        version: u16,
+        options: u16,
+    },
     /// ListIdentity reply: item count and the first identity item.
     ListIdentity {
         item_count: u16,
@@ -382,7 +391,10 @@ pub enum Body<'a> {
         item_count: u16,
         service: Option<ServiceItem<'a>>,
     },
-    ListInterfaces { item_count: u16, data: &'a [u8] },
+    ListInterfaces {
+        item_count: u16,
+        data: &'a [u8],
+    },
     /// SendRRData / SendUnitData.
     Cpf(Cpf<'a>),
     /// UDP 2222 I/O.
@@ -401,11 +413,13 @@ pub fn parse_body<'a>(
     let command = h.command;
     let trunc = |what| Error::Truncated { command, what };
     match command {
-        cmd::NOP | cmd::INDICATE_STATUS | cmd::CANCEL => Ok(if data.is_empty() {
-            Body::Empty
-        } else {
-            Body::Raw(data)
-        }),
+        cmd::NOP | cmd::LIST_TARGETS | cmd::INDICATE_STATUS | cmd::CANCEL => {
+            Ok(if data.is_empty() {
+                Body::Empty
+            } else {
+                Body::Raw(data)
+            })
+        }
         cmd::UNREGISTER_SESSION => {
             if data.is_empty() {
                 Ok(Body::Empty)
@@ -502,7 +516,9 @@ pub fn parse_body<'a>(
                 }),
             }
         }
-        cmd::SEND_RR_DATA | cmd::SEND_UNIT_DATA => parse_cpf(command, data, class_hint).map(Body::Cpf),
+        cmd::SEND_RR_DATA | cmd::SEND_UNIT_DATA => {
+            parse_cpf(command, data, class_hint).map(Body::Cpf)
+        }
         _ => Err(Error::UnknownCommand(command)),
     }
 }
@@ -540,7 +556,7 @@ fn parse_cpf<'a>(command: u16, data: &'a [u8], class_hint: Option<u32>) -> Resul
             }
             found += 1;
         }
-        if found != item_count || item_count < 2 || item_count > MAX_ITEMS {
+        if found != item_count || !(2..=MAX_ITEMS).contains(&item_count) {
             return Err(Error::BadItemCount {
                 command,
                 count: item_count,
@@ -661,7 +677,9 @@ pub fn plausible_header(h: &Header) -> bool {
     match h.command {
         cmd::REGISTER_SESSION => h.length == 4,
         cmd::UNREGISTER_SESSION => h.length == 0,
-        cmd::LIST_IDENTITY | cmd::LIST_SERVICES | cmd::LIST_INTERFACES => h.length <= 1024,
+        cmd::LIST_TARGETS | cmd::LIST_IDENTITY | cmd::LIST_SERVICES | cmd::LIST_INTERFACES => {
+            h.length <= 1024
+        }
         cmd::SEND_RR_DATA | cmd::SEND_UNIT_DATA => h.length >= 16,
         _ => true,
     }
