@@ -12,6 +12,7 @@ impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
         let command = self.command();
+        m.serialize_entry("function_code", &command)?;
         m.serialize_entry("command", &command)?;
         m.serialize_entry("command_name", wire::command_name(command))?;
         if let Some(h) = &self.header {
