@@ -14,15 +14,7 @@ use std::path::Path;
 use serde_json::Value;
 
 const ID: [&str; 9] = [
-    "ts",
-    "uid",
-    "orig_h",
-    "orig_p",
-    "resp_h",
-    "resp_p",
-    "is_orig",
-    "source_h",
-    "source_p",
+    "ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "is_orig", "source_h", "source_p",
 ];
 
 fn fields(extra: &[&'static str]) -> Vec<&'static str> {
@@ -100,9 +92,17 @@ fn compare_enip(rows: &[Row], msgs: &[Value]) -> usize {
         .map(|m| &m["enip"])
         .filter(|e| e.get("length").is_some())
         .collect();
-    assert_eq!(rows.len(), ours.len(), "enip.log rows vs encapsulation messages");
+    assert_eq!(
+        rows.len(),
+        ours.len(),
+        "enip.log rows vs encapsulation messages"
+    );
     for (i, (r, e)) in rows.iter().zip(&ours).enumerate() {
-        assert_eq!(num(&r["enip_command_code"]), get(e, "command"), "row {i} command");
+        assert_eq!(
+            num(&r["enip_command_code"]),
+            get(e, "command"),
+            "row {i} command"
+        );
         assert_eq!(num(&r["length"]), get(e, "length"), "row {i} length");
         assert_eq!(
             num(&r["session_handle"]),
@@ -151,7 +151,12 @@ fn ours_cip(msgs: &[Value]) -> Vec<CipRow> {
         let Some(c) = e.get("cip") else { continue };
         let seq = get(e, "cip_sequence_count");
         out.push(cip_row(seq, c));
-        for s in c.get("services").and_then(Value::as_array).into_iter().flatten() {
+        for s in c
+            .get("services")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             out.push(cip_row(seq, s));
         }
     }
@@ -160,7 +165,11 @@ fn ours_cip(msgs: &[Value]) -> Vec<CipRow> {
 
 fn compare_cip(rows: &[Row], msgs: &[Value]) -> usize {
     let ours = ours_cip(msgs);
-    assert_eq!(rows.len(), ours.len(), "cip.log rows vs CIP messages + embedded services");
+    assert_eq!(
+        rows.len(),
+        ours.len(),
+        "cip.log rows vs CIP messages + embedded services"
+    );
     for (i, (r, o)) in rows.iter().zip(&ours).enumerate() {
         let want = CipRow {
             seq: num(&r["cip_sequence_count"]),
@@ -198,13 +207,19 @@ fn icsnpp_enip_basic() {
         .collect();
     assert_eq!(ids.len(), ours.len(), "identity rows");
     for (r, i) in ids.iter().zip(&ours) {
-        assert_eq!(num(&r["encapsulation_version"]), get(i, "encapsulation_version"));
+        assert_eq!(
+            num(&r["encapsulation_version"]),
+            get(i, "encapsulation_version")
+        );
         assert_eq!(r["socket_address"], i["socket_address"].as_str().unwrap());
         assert_eq!(num(&r["socket_port"]), get(i, "socket_port"));
         assert_eq!(num(&r["vendor_id"]), get(i, "vendor_id"));
         assert_eq!(r["vendor_name"], i["vendor_name"].as_str().unwrap());
         assert_eq!(num(&r["device_type_id"]), get(i, "device_type"));
-        assert_eq!(r["device_type_name"], i["device_type_name"].as_str().unwrap());
+        assert_eq!(
+            r["device_type_name"],
+            i["device_type_name"].as_str().unwrap()
+        );
         assert_eq!(num(&r["product_code"]), get(i, "product_code"));
         assert_eq!(r["revision"], i["revision"].as_str().unwrap());
         assert_eq!(num(&r["device_status"]), get(i, "status"));
@@ -222,8 +237,16 @@ fn icsnpp_enip_basic() {
         .collect();
     assert_eq!(io.len(), ours.len(), "cip_io rows");
     for (i, (r, e)) in io.iter().zip(&ours).enumerate() {
-        assert_eq!(num(&r["connection_id"]), get(e, "connection_id"), "io row {i}");
-        assert_eq!(num(&r["sequence_number"]), get(e, "sequence_number"), "io row {i}");
+        assert_eq!(
+            num(&r["connection_id"]),
+            get(e, "connection_id"),
+            "io row {i}"
+        );
+        assert_eq!(
+            num(&r["sequence_number"]),
+            get(e, "sequence_number"),
+            "io row {i}"
+        );
         assert_eq!(num(&r["data_length"]), get(e, "data_length"), "io row {i}");
         assert_eq!(r["io_data"], e["data"].as_str().unwrap(), "io row {i}");
     }

@@ -109,6 +109,22 @@ impl<'a> Message<'a> {
         }
     }
 
+    /// The Identity object attributes of a successful Get Attributes All
+    /// reply to the sender's own Identity instance 1 (not a routed request).
+    pub fn identity_reply(&self) -> Option<IdentityItem<'a>> {
+        let c = self.cip()?;
+        let r = self.request?;
+        if c.service != (cip::svc::GET_ATTRIBUTES_ALL | cip::RESPONSE)
+            || c.status != Some(0)
+            || r.unconnected_send
+            || r.class != Some(cip::class::IDENTITY)
+            || r.instance != Some(1)
+        {
+            return None;
+        }
+        wire::identity_attributes(c.data)
+    }
+
     /// Class of the CIP request (from the matched request for replies).
     pub fn cip_class(&self) -> Option<u32> {
         let c = self.cip()?;
@@ -127,8 +143,11 @@ impl ProtoMessage for Message<'_> {
     }
 
     fn identity(&self) -> Option<Identity<'_>> {
-        let id = self.identity_item()?;
-        let mut i = Identity::new(Subject::Sender, "cip ListIdentity");
+        let (id, source) = match self.identity_item() {
+            Some(id) => (*id, "cip ListIdentity"),
+            None => (self.identity_reply()?, "cip Identity Get Attributes All"),
+        };
+        let mut i = Identity::new(Subject::Sender, source);
         i.vendor = wire::vendor_name(id.vendor_id).map(Cow::Borrowed);
         i.vendor_id = Some(id.vendor_id as u32);
         i.model = ident::text(id.product_name);

@@ -346,6 +346,46 @@ fn unconnected_get_attribute_single_matched_by_sender_context() {
 }
 
 #[test]
+fn identity_get_attributes_all_reply_gives_identity() {
+    let mut attrs = vec![
+        0xf3, 0, 0x0e, 0, 0x01, 0x10, 3, 20, 0x30, 0, 0x11, 0x22, 0x33, 0x44,
+    ];
+    attrs.push(12);
+    attrs.extend_from_slice(b"BMX P34 2020");
+    let f = flow(Transport::Tcp, 44818, true);
+    let mut s = Session::default();
+    let mut n = 0;
+    struct Grab<'a>(&'a mut usize);
+    impl crate::EventSink for Grab<'_> {
+        fn on_event(&mut self, ev: &crate::Event<'_>) {
+            if let crate::Event::App(a) = ev
+                && let Some(id) = a.msg.identity()
+            {
+                assert_eq!(id.source, "cip Identity Get Attributes All");
+                assert_eq!(id.vendor.as_deref(), Some("Schneider Automation, Inc."));
+                assert_eq!(id.model.as_deref(), Some("BMX P34 2020"));
+                assert_eq!(id.firmware.as_deref(), Some("3.020"));
+                assert_eq!(id.serial.as_deref(), Some("0x44332211"));
+                assert_eq!(id.ip, None);
+                *self.0 += 1;
+            }
+        }
+    }
+    let mut g = Grab(&mut n);
+    for (dir, p) in [
+        (
+            S,
+            encap(0x6f, 9, 1, &rr(&req(0x01, &[0x20, 0x01, 0x24, 0x01], &[]))),
+        ),
+        (C, encap(0x6f, 9, 1, &rr(&resp(0x01, 0, &[], &attrs)))),
+    ] {
+        let mut cx = crate::Ctx::new(Timestamp(0), &f, dir, &mut g);
+        s.on_data(&p, false, &mut cx);
+    }
+    assert_eq!(n, 1);
+}
+
+#[test]
 fn error_reply_carries_general_and_extended_status() {
     let (_, rec) = exchange(&[
         (
@@ -770,6 +810,17 @@ fn truncated_cip_path_is_a_message_and_malformed() {
     assert_eq!(m.len(), 2);
     assert_eq!(m[0]["enip"]["invalid"], true);
     assert_eq!(m[1]["enip"]["cip"]["symbol"], "T");
+}
+
+#[test]
+fn error_reply_without_data_is_not_malformed() {
+    let mut p = encap(0x6f, 9, 1, &[]);
+    p[8] = 0x64; // invalid session handle
+    let (_, rec) = stream(&[&p], C);
+    assert!(rec.of("malformed").is_empty());
+    let m = rec.of("message");
+    assert_eq!(m[0]["enip"]["status"], 0x64);
+    assert_eq!(m[0]["enip"]["status_name"], "invalid_session_handle");
 }
 
 #[test]

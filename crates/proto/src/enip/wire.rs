@@ -312,6 +312,38 @@ fn identity_item(b: &[u8]) -> Option<IdentityItem<'_>> {
     })
 }
 
+/// The attributes 1-7 of an Identity object (Get Attributes All reply),
+/// as an identity item without socket address or state.
+pub fn identity_attributes(b: &[u8]) -> Option<IdentityItem<'_>> {
+    let mut c = Cursor::new(b);
+    let vendor_id = c.le16()?;
+    let device_type = c.le16()?;
+    let product_code = c.le16()?;
+    let revision_major = c.u8()?;
+    let revision_minor = c.u8()?;
+    let status = c.le16()?;
+    let serial = c.le32()?;
+    let n = c.u8()? as usize;
+    let product_name = c.take(n)?;
+    Some(IdentityItem {
+        encapsulation_version: 0,
+        socket: SockAddr {
+            family: 0,
+            port: 0,
+            addr: [0; 4],
+        },
+        vendor_id,
+        device_type,
+        product_code,
+        revision_major,
+        revision_minor,
+        status,
+        serial,
+        product_name,
+        state: c.u8(),
+    })
+}
+
 /// The ListServices reply item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ServiceItem<'a> {
@@ -412,6 +444,10 @@ pub fn parse_body<'a>(
 ) -> Result<Body<'a>, Error> {
     let command = h.command;
     let trunc = |what| Error::Truncated { command, what };
+    // Error replies (non-zero status) may carry no command data at all.
+    if data.is_empty() && h.status != 0 && is_known(command) {
+        return Ok(Body::Empty);
+    }
     match command {
         cmd::NOP | cmd::LIST_TARGETS | cmd::INDICATE_STATUS | cmd::CANCEL => {
             Ok(if data.is_empty() {
