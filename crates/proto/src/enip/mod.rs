@@ -153,7 +153,7 @@ impl ProtoMessage for Message<'_> {
         i.model = ident::text(id.product_name);
         i.product_code = Some(Cow::Owned(id.product_code.to_string()));
         i.firmware = Some(Cow::Owned(format!(
-            "{}.{:03}",
+            "{}.{}",
             id.revision_major, id.revision_minor
         )));
         i.serial = Some(Cow::Owned(format!("0x{:08x}", id.serial)));

@@ -221,7 +221,7 @@ fn list_identity_reply_gives_identity() {
                 assert_eq!(id.vendor_id, Some(1));
                 assert_eq!(id.model.as_deref(), Some("1756-L61/B LOGIX5561"));
                 assert_eq!(id.product_code.as_deref(), Some("55"));
-                assert_eq!(id.firmware.as_deref(), Some("20.011"));
+                assert_eq!(id.firmware.as_deref(), Some("20.11"));
                 assert_eq!(id.serial.as_deref(), Some("0x00524d8e"));
                 assert_eq!(
                     id.device_class.as_deref(),
@@ -364,7 +364,7 @@ fn identity_get_attributes_all_reply_gives_identity() {
                 assert_eq!(id.source, "cip Identity Get Attributes All");
                 assert_eq!(id.vendor.as_deref(), Some("Schneider Automation, Inc."));
                 assert_eq!(id.model.as_deref(), Some("BMX P34 2020"));
-                assert_eq!(id.firmware.as_deref(), Some("3.020"));
+                assert_eq!(id.firmware.as_deref(), Some("3.20"));
                 assert_eq!(id.serial.as_deref(), Some("0x44332211"));
                 assert_eq!(id.ip, None);
                 *self.0 += 1;
@@ -1001,11 +1001,50 @@ fn probe_recognises_session_commands() {
         Transport::Tcp,
         b"GET / HTTP/1.1\r\nHost: plc\r\n\r\n"
     ));
-    assert!(!probe(Transport::Tcp, &[0u8; 24]) || probe(Transport::Tcp, &[0u8; 24]));
+    // A NOP (all zeros) is too weak a signature.
+    assert!(!probe(Transport::Tcp, &[0u8; 24]));
+    assert!(!probe(
+        Transport::Tcp,
+        &encap(0x65, 0, 1, &[1, 0, 0, 0])[..27]
+    ));
     assert!(!probe(Transport::Tcp, &encap(0x6f, 9, 1, &rr(&[0x0e, 0]))));
 }
 
+#[test]
+fn second_pdu_split_across_segments() {
+    let a = encap(
+        0x6f,
+        9,
+        1,
+        &rr(&req(0x0e, &[0x20, 1, 0x24, 1, 0x30, 1], &[])),
+    );
+    let b = encap(
+        0x70,
+        9,
+        0,
+        &unit(7, 1, &req(0x4c, &symbol("Flow_Rate"), &[1, 0])),
+    );
+    let all = [a.clone(), b].concat();
+    let cut = a.len() + 30;
+    let (_, rec) = stream(&[&all[..cut], &all[cut..cut + 5], &all[cut + 5..]], S);
+    let m = rec.of("message");
+    assert_eq!(m.len(), 2);
+    assert_eq!(m[1]["enip"]["cip"]["symbol"], "Flow_Rate");
+    assert!(rec.of("malformed").is_empty());
+}
+
 proptest::proptest! {
+    #[test]
+    fn arbitrary_datagrams_never_panic(
+        data in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+        dir in proptest::bool::ANY,
+    ) {
+        let dir = if dir { Direction::ToServer } else { Direction::ToClient };
+        let _ = datagram(44818, dir, &data);
+        let rec = datagram(IO_PORT, dir, &data);
+        for r in &rec.events { let _ = r.to_string(); }
+    }
+
     #[test]
     fn arbitrary_streams_never_panic(
         chunks in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..80), 0..20)
