@@ -271,3 +271,266 @@ fn icsnpp_enip_multiple_service_request() {
     assert_eq!(c["service_count"], 11);
     assert_eq!(c["services"].as_array().unwrap().len(), 11);
 }
+
+/// Per capture of the corpus decoded as EtherNet/IP by tshark 4.0.17:
+/// (path, [(command, kind, count)], [(CIP service without the reply bit,
+/// count)], class 0/1 I/O datagrams). Commands: `-Y enip.command -e
+/// enip.command -E occurrence=a`, kind request when the destination port is
+/// 44818; services: `-e cip.sc` (embedded services of Multiple Service
+/// Packets and the request inside Unconnected Send included); I/O: `-Y
+/// "enip.cpf.sai.connid and udp"`.
+type Expected = (
+    &'static str,
+    &'static [(u16, &'static str, u64)],
+    &'static [(u64, u64)],
+    u64,
+);
+
+const TSHARK: &[Expected] = &[
+    (
+        "EmreEkin-ICS-Pcaps/CIP__ENIP_CIP-CM.pcap",
+        &[
+            (0x0004, "request", 1),
+            (0x0004, "response", 1),
+            (0x0065, "request", 1),
+            (0x0065, "response", 1),
+            (0x006f, "request", 3),
+            (0x006f, "response", 1),
+        ],
+        &[(0x54, 4)],
+        0,
+    ),
+    (
+        "EmreEkin-ICS-Pcaps/CIP__specialCIP.pcap",
+        // tshark: responses 115 and 0x4C 230. Frames 229 and 232 are the only
+        // copies of their segments (the originals were not captured, the peer
+        // had ACKed them); tshark marks them "Spurious Retransmission" and does
+        // not dissect them, otwatch delivers their bytes once.
+        &[(0x0070, "request", 115), (0x0070, "response", 117)],
+        &[(0x4c, 232)],
+        0,
+    ),
+    (
+        "ITI-ICS-Security-Tools/pcaps__CIP__cip_only.pcap",
+        &[
+            (0x006f, "request", 4673),
+            (0x006f, "response", 4639),
+            (0x0070, "request", 4764),
+            (0x0070, "response", 4722),
+        ],
+        &[(0x4b, 18781), (0x4e, 8), (0x54, 9)],
+        0,
+    ),
+    (
+        "ITI-ICS-Security-Tools/pcaps__EthernetIP__EthernetIP-CIP.pcap",
+        &[
+            (0x006f, "request", 219),
+            (0x006f, "response", 219),
+            (0x0070, "request", 4180),
+            (0x0070, "response", 4181),
+        ],
+        &[
+            (0x01, 438),
+            (0x0a, 8361),
+            (0x4c, 62140),
+            (0x4e, 2888),
+            (0x52, 219),
+        ],
+        0,
+    ),
+    (
+        "ITI-ICS-Security-Tools/pcaps__EthernetIP__cip-eth-set-2.pcap",
+        &[(0x006f, "response", 1)],
+        &[(0x10, 1)],
+        0,
+    ),
+    (
+        "ITI-ICS-Security-Tools/pcaps__EthernetIP__cip-multiple-1.pcap",
+        &[(0x0070, "request", 1)],
+        &[(0x03, 11), (0x0a, 1)],
+        0,
+    ),
+    (
+        "ITI-ICS-Security-Tools/pcaps__EthernetIP__cip-multiple-2.pcap",
+        &[(0x0070, "response", 1)],
+        &[(0x03, 11), (0x0a, 1)],
+        0,
+    ),
+    (
+        "ITI-ICS-Security-Tools/pcaps__EthernetIP__cip_start_plc.pcap",
+        &[(0x0070, "request", 1)],
+        &[(0x06, 1)],
+        0,
+    ),
+    (
+        "ITI-ICS-Security-Tools/pcaps__EthernetIP__cip_unlock_cpu.pcap",
+        &[(0x0070, "request", 1)],
+        &[(0x4c, 1)],
+        0,
+    ),
+    (
+        "ITI-ICS-Security-Tools/pcaps__openics__EIP-ChangePortConfigurationAttempt.pcap",
+        &[(0x006f, "request", 8), (0x006f, "response", 8)],
+        &[(0x01, 4), (0x0e, 10), (0x10, 2)],
+        0,
+    ),
+    (
+        "ITI-ICS-Security-Tools/pcaps__openics__EIP-ChangeTimeAttempt.pcap",
+        &[(0x0070, "request", 267), (0x0070, "response", 267)],
+        &[(0x03, 2152), (0x04, 2), (0x0a, 162)],
+        0,
+    ),
+    (
+        "ITI-ICS-Security-Tools/pcaps__openics__EIP-FirmwareChangeFailure.pcap",
+        &[(0x006f, "request", 5250), (0x006f, "response", 5250)],
+        &[(0x4b, 2), (0x4d, 10496), (0x51, 2)],
+        0,
+    ),
+    (
+        "ITI-ICS-Security-Tools/pcaps__openics__EIP-IPAddressChangeAttempt.pcap",
+        &[
+            (0x0001, "request", 1),
+            (0x0001, "response", 1),
+            (0x0004, "request", 1),
+            (0x0004, "response", 1),
+            (0x0063, "request", 37),
+            (0x0063, "response", 37),
+            (0x0064, "request", 1),
+            (0x0064, "response", 1),
+            (0x0065, "request", 1),
+            (0x0065, "response", 1),
+            (0x006f, "request", 473),
+            (0x006f, "response", 473),
+        ],
+        &[(0x01, 637), (0x0e, 258), (0x52, 491)],
+        0,
+    ),
+    (
+        "ITI-ICS-Security-Tools/pcaps__openics__EIP-RebootorRestart.pcap",
+        &[
+            (0x006f, "request", 30),
+            (0x006f, "response", 30),
+            (0x0070, "request", 377),
+            (0x0070, "response", 377),
+        ],
+        &[
+            (0x01, 30),
+            (0x03, 1312),
+            (0x04, 112),
+            (0x05, 2),
+            (0x06, 2),
+            (0x07, 2),
+            (0x08, 86),
+            (0x0a, 116),
+            (0x0d, 6),
+            (0x4b, 20),
+            (0x4c, 620),
+            (0x4e, 8),
+            (0x4f, 10),
+            (0x50, 16),
+            (0x52, 21),
+            (0x54, 10),
+        ],
+        0,
+    ),
+    (
+        "ITI-ICS-Security-Tools/pcaps__openics__EIP-SoftwareUpload.pcap",
+        &[
+            (0x006f, "request", 31),
+            (0x006f, "response", 31),
+            (0x0070, "request", 365),
+            (0x0070, "response", 364),
+        ],
+        &[
+            (0x01, 36),
+            (0x03, 1131),
+            (0x04, 2),
+            (0x0a, 73),
+            (0x4b, 50),
+            (0x4c, 4),
+            (0x4e, 12),
+            (0x4f, 38),
+            (0x52, 18),
+            (0x54, 14),
+        ],
+        0,
+    ),
+    (
+        "icsnpp-enip/tests__traces__enip_cip_example.pcap",
+        &[
+            (0x0063, "request", 1),
+            (0x0063, "response", 1),
+            (0x0070, "request", 134),
+            (0x0070, "response", 133),
+        ],
+        &[(0x03, 1075), (0x04, 2), (0x0a, 81)],
+        398,
+    ),
+    (
+        "icsnpp-enip/tests__traces__multiple_service_packet_cip.pcapng",
+        &[(0x0070, "request", 1)],
+        &[(0x03, 11), (0x0a, 1)],
+        0,
+    ),
+    (
+        "suricata-verify/tests__enip-alert__enip_test1.pcap",
+        &[(0x0063, "request", 1), (0x0063, "response", 1)],
+        &[],
+        0,
+    ),
+];
+
+#[test]
+fn tshark_counts_per_command_kind_and_service() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    for (path, commands, services, io) in TSHARK {
+        let records = common::records(&corpus.join(path));
+        let bad: Vec<&Value> = records
+            .iter()
+            .filter(|r| r["event"] == "malformed" && r["proto"] == "enip")
+            .collect();
+        assert!(bad.is_empty(), "{path}: malformed {bad:?}");
+        let msgs: Vec<&Value> = records
+            .iter()
+            .filter(|r| r["event"] == "message" && r["proto"] == "enip")
+            .collect();
+        let mut cmd: BTreeMap<(u16, String), u64> = BTreeMap::new();
+        let mut svc: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut n_io = 0;
+        for m in &msgs {
+            let e = &m["enip"];
+            let c = get(e, "command").unwrap() as u16;
+            if c == 0x8002 {
+                n_io += 1;
+                continue;
+            }
+            *cmd.entry((c, m["kind"].as_str().unwrap().to_string()))
+                .or_default() += 1;
+            if let Some(cip) = e.get("cip") {
+                *svc.entry(get(cip, "service").unwrap() & 0x7f).or_default() += 1;
+                let emb = cip.get("embedded");
+                for s in [cip.get("services"), emb.and_then(|x| x.get("services"))]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_array)
+                    .flatten()
+                    .chain(emb)
+                {
+                    if let Some(v) = get(s, "service") {
+                        *svc.entry(v & 0x7f).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let want_cmd: BTreeMap<(u16, String), u64> = commands
+            .iter()
+            .map(|(c, k, n)| ((*c, k.to_string()), *n))
+            .collect();
+        let want_svc: BTreeMap<u64, u64> = services.iter().copied().collect();
+        assert_eq!(cmd, want_cmd, "{path}: commands per kind");
+        assert_eq!(svc, want_svc, "{path}: CIP services");
+        assert_eq!(n_io, *io, "{path}: I/O datagrams");
+    }
+}
