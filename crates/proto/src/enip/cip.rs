@@ -46,6 +46,8 @@ pub mod class {
     pub const MESSAGE_ROUTER: u32 = 0x02;
     pub const CONNECTION_MANAGER: u32 = 0x06;
     pub const PCCC: u32 = 0x67;
+    /// Logix Symbol object (symbol instance addressing of tags).
+    pub const SYMBOL: u32 = 0x6b;
 }
 
 /// Name of a service (response bit ignored). Services 0x4B-0x63 are class
@@ -73,8 +75,22 @@ pub fn service_name(service: u8, class: Option<u32>) -> &'static str {
             _ => {}
         }
     }
-    if s == 0x4b && class.is_some() {
-        return "class_specific";
+    if (0x4b..=0x63).contains(&s) {
+        // Logix tag services address tags by name (no class) or through the
+        // Symbol object (0x6B); on other classes these codes mean something else.
+        let logix = matches!(class, None | Some(class::SYMBOL));
+        return match s {
+            0x4b if class.is_none() => "execute_pccc",
+            0x4c if logix => "read_tag",
+            0x4d if logix => "write_tag",
+            0x4e if logix => "read_modify_write_tag",
+            0x52 if logix => "read_tag_fragmented",
+            0x53 if logix => "write_tag_fragmented",
+            0x54 if class.is_none() => "forward_open",
+            0x55 if logix => "get_instance_attribute_list",
+            0x5b if class.is_none() => "large_forward_open",
+            _ => "class_specific",
+        };
     }
     match s {
         0x01 => "get_attributes_all",
@@ -100,19 +116,8 @@ pub fn service_name(service: u8, class: Option<u32>) -> &'static str {
         0x1a => "insert_member",
         0x1b => "remove_member",
         0x1c => "group_sync",
-        0x4b if class.is_none() => "execute_pccc",
-        0x4c => "read_tag",
-        0x4d => "write_tag",
-        0x4e => "read_modify_write_tag",
-        0x4f => "vendor_specific_0x4f",
-        0x52 => "read_tag_fragmented",
-        0x53 => "write_tag_fragmented",
-        0x54 => "forward_open",
-        0x55 => "get_instance_attribute_list",
-        0x5b => "large_forward_open",
-        0x32..=0x4a => "reserved",
-        0x4b..=0x63 => "class_specific",
-        _ => "reserved",
+        0x00 | 0x0b | 0x0c | 0x0f | 0x12 | 0x13 | 0x1d..=0x31 | 0x64..=0x7f => "reserved",
+        _ => "vendor_specific",
     }
 }
 

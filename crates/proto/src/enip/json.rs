@@ -284,7 +284,7 @@ impl Serialize for CipJson<'_> {
                 | cip::svc::WRITE_TAG
                 | cip::svc::UNCONNECTED_SEND
                 | cip::svc::WRITE_TAG_FRAGMENTED
-                    if !cm && self.class != Some(cip::class::PCCC) =>
+                    if matches!(self.class, None | Some(cip::class::SYMBOL)) =>
                 {
                     if let Some(t) = cip::tag_args(code, c.data) {
                         tag_entries(&mut m, &t)?;

@@ -704,6 +704,23 @@ fn execute_pccc_decodes_the_df1_command() {
 }
 
 #[test]
+fn class_specific_service_names_depend_on_the_class() {
+    use cip::service_name as n;
+    assert_eq!(n(0x4d, None), "write_tag");
+    assert_eq!(n(0xcd, Some(0x6b)), "write_tag");
+    assert_eq!(n(0x4d, Some(0xa1)), "class_specific");
+    assert_eq!(n(0x4d, Some(0x67)), "execute_local_pccc");
+    assert_eq!(n(0x4b, Some(0x8e)), "class_specific");
+    assert_eq!(n(0x4b, None), "execute_pccc");
+    assert_eq!(n(0x52, Some(6)), "unconnected_send");
+    assert_eq!(n(0x52, None), "read_tag_fragmented");
+    assert_eq!(n(0x4e, Some(6)), "forward_close");
+    assert_eq!(n(0x4e, None), "read_modify_write_tag");
+    assert_eq!(n(0x40, Some(1)), "vendor_specific");
+    assert_eq!(n(0x70, Some(1)), "reserved");
+}
+
+#[test]
 fn plc_mode_changes_are_named() {
     let id = [0x20, 0x01, 0x24, 0x01];
     let (_, rec) = exchange(&[
