@@ -33,7 +33,7 @@ pub const MAX_PENDING: usize = 32;
 /// Connection id pairs (O->T, T->O) remembered from Forward Open replies.
 pub const MAX_CONNECTIONS: usize = 8;
 /// Longest tag name kept with a pending request.
-pub const MAX_SYMBOL: usize = 48;
+pub const MAX_SYMBOL: usize = 40;
 /// Longest command data of a command otwatch does not know that it waits for.
 const MAX_UNKNOWN_LEN: u16 = 4096;
 /// UDP port of class 0/1 I/O.

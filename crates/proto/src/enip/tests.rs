@@ -1097,3 +1097,13 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn session_state_is_small() {
+    // One allocation per flow: keep it a few KiB (200k flows fit in memory).
+    let n = std::mem::size_of::<Session>();
+    assert!(n <= 4096, "Session is {n} bytes");
+    let m = std::mem::size_of::<Message<'_>>();
+    assert!(m <= 96, "Message is {m} bytes");
+    eprintln!("Session {n} bytes, Message {m} bytes");
+}
