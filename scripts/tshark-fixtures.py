@@ -214,7 +214,13 @@ def k_tls(row):
 
 
 def k_smb(row):
-    return [f"{c}/*" for c in ints(row["smb.cmd"])] + [f"{0x100 + c}/*" for c in ints(row["smb2.cmd"])]
+    # SMB sessions over TCP (139/445). Browser announcements over the NetBIOS
+    # datagram service (UDP 138) or LLC are not SMB sessions; 0xFF is the
+    # "no further AndX command" marker, not a command.
+    if not row["tcp.srcport"]:
+        return []
+    return ([f"{c}/*" for c in ints(row["smb.cmd"]) if c != 0xFF]
+            + [f"{0x100 + c}/*" for c in ints(row["smb2.cmd"])])
 
 
 def k_icmp(row):
@@ -250,7 +256,8 @@ SPECS = {
                           "s7comm.param.modetrans.subfunc"],
                k_s7comm, "fc/kind", None, None),
     "cotp": ("cotp && tcp.port == 102", ["cotp.type"], k_cotp, "fc/*", None, None),
-    "enip": ("enip", ["enip.command"], k_enip, "fc/*", None, None),
+    # Class 0/1 I/O on UDP 2222 (otwatch code 0x8002) has no encapsulation command.
+    "enip": ("enip", ["enip.command"], k_enip, "fc/*", [0, 0x8000], None),
     "bacnet": ("bacapp", ["bacapp.type", "bacapp.confirmed_service", "bacapp.unconfirmed_service"],
                k_bacnet, "fc/kind", [0, 0xE000], None),
     "iec104": ("iec60870_104", ["iec60870_104.type", "iec60870_104.utype", "iec60870_asdu.typeid"],
@@ -272,7 +279,8 @@ SPECS = {
     "dhcp": ("dhcp", ["dhcp.option.dhcp"], k_simple("dhcp.option.dhcp"), "fc/*", None, None),
     "ntp": ("ntp", ["ntp.flags.mode"], k_simple("ntp.flags.mode"), "fc/*", None, None),
     "ftp": ("ftp", ["ftp.request.command", "ftp.response.code"], k_ftp, "*/kind", None, None),
-    "ssh": ("ssh.protocol", ["ssh.protocol"], k_count("ssh.protocol"), "*/*", None, None),
+    # Banners only (otwatch code 0); tshark has no per-message key for KEXINIT etc.
+    "ssh": ("ssh.protocol", ["ssh.protocol"], k_count("ssh.protocol"), "*/*", [0, 1], None),
     "icmp": ("icmp || icmpv6", ["icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code"], k_icmp, "fc/*", None, None),
     "lldp": ("lldp", ["lldp.tlv.type"], lambda row: ["0/*"], "*/*", None, None),
     # UDP 48899 discovery (otwatch 0x100 + service) is shown as data by tshark.
