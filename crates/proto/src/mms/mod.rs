@@ -18,7 +18,7 @@
 //! they are reported as malformed.
 
 pub mod iso;
-mod json;
+pub(crate) mod json;
 pub mod wire;
 
 use otwatch_core::{Direction, MsgKind, Proto, Timestamp};
