@@ -7,7 +7,7 @@
 //! Length or a bad field) is reported as a message and as malformed; a frame
 //! without a readable goosePdu only as malformed.
 
-mod json;
+pub(crate) mod json;
 pub mod wire;
 
 use otwatch_core::{MsgKind, Proto};
@@ -47,4 +47,4 @@ pub fn on_frame(data: &[u8], cx: &mut Ctx<'_>) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

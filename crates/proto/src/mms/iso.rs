@@ -332,9 +332,7 @@ pub fn pdvs<'a>(u: UserData<'a>, mut f: impl FnMut(Pdv<'a>)) -> Result<(), IsoEr
                     let e = e.map_err(pber("PDV-list element"))?;
                     match (e.class, e.tag) {
                         (Class::Universal, 2) => ctx = e.int(),
-                        (Class::Context, 0) | (Class::Context, 1) | (Class::Context, 2) => {
-                            data = Some(e.value)
-                        }
+                        (Class::Context, 0..=2) => data = Some(e.value),
                         _ => {}
                     }
                 }
@@ -448,7 +446,7 @@ pub fn acse(b: &[u8]) -> Result<Acse<'_>, IsoError> {
             (1, 2) => a.result = inner_int(&e),
             (1, 4) => a.responding_ap_title = ap_title(&e),
             (1, 5) => a.responding_ae_qualifier = inner_int(&e),
-            (2 | 3 | 4, 0) => a.result = e.int(),
+            (2..=4, 0) => a.result = e.int(),
             (_, 30) => {
                 // Association-information: SEQUENCE OF EXTERNAL.
                 for x in e.children() {

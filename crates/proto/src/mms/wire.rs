@@ -404,7 +404,7 @@ impl Pdu<'_> {
     /// `pdu * 256 + service`, with 255 when the PDU has no service choice.
     #[inline]
     pub fn function_code(&self) -> u16 {
-        (self.pdu as u16) << 8 | self.service.map_or(255, |s| s.min(255) as u16)
+        (self.pdu as u16) << 8 | self.service.map_or(255, u16::from)
     }
 
     pub fn service_name(&self) -> Option<&'static str> {
@@ -739,10 +739,9 @@ pub fn file_name_parts(f: FileName<'_>) -> impl Iterator<Item = &[u8]> {
 
 /// read request, information report: spec then values `[values_tag]`.
 fn access_with_values<'a>(s: &Tlv<'a>, values_tag: u32) -> R<Body<'a>> {
-    let mut it = s.children();
     let mut spec = None;
     let mut values = None;
-    while let Some(e) = it.next() {
+    for e in s.children() {
         let e = e.map_err(|_| "unreadable element")?;
         if spec.is_none() {
             spec = Some(var_access(&e)?);
