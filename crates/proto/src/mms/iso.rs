@@ -270,8 +270,9 @@ pub fn connect_ppdu(b: &[u8]) -> Result<Ppdu<'_>, IsoError> {
         let e = e.map_err(pber("connect PPDU element"))?;
         if let Some(u) = user_data_of(&e) {
             out.user_data = Some(u);
-        } else if e.is_context(2) || (t.tag == 16 && e.is_context(7)) {
-            // normal-mode-parameters (CP/CPA); CPR normal mode carries its fields inline.
+        } else if t.tag == 17 && e.is_context(2) && e.constructed {
+            // normal-mode-parameters of CP/CPA (CPR normal mode is a SEQUENCE
+            // with its fields, and the user data, inline).
             for p in e.children() {
                 let p = p.map_err(pber("normal-mode parameters"))?;
                 if p.is_context(4) {

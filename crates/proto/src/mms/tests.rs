@@ -283,6 +283,36 @@ fn initiate_in_aarq_and_aare() {
 }
 
 #[test]
+fn refuse_with_cpr_and_initiate_error() {
+    let mut h = H::new();
+    let aare = tlv(
+        &[0x61],
+        &cat(&[
+            &cc(1, &tlv(&[0x06], MMS_APP_CTX)),
+            &cc(2, &int(1)),
+            &external(&cc(10, &cc(0, &cp(8, &[2])))),
+        ]),
+    );
+    let user = tlv(&[0x61], &seq(&cat(&[&int(1), &cc(0, &aare)])));
+    let cpr = seq(&cat(&[
+        &cp(0, &[0x07, 0x80]),
+        &cp(7, &[1]),
+        &cp(10, &[2]),
+        &user,
+    ]));
+    h.resp(&spdu(
+        iso::si::RF,
+        &cat(&[&[0x32, 0x01, 0x02], &pgi_user_data(&cpr)[8..]]),
+    ));
+    assert!(h.bad().is_empty(), "{:?}", h.bad());
+    let m = h.last();
+    assert_eq!(m["function_code"], 10 * 256 + 255);
+    assert_eq!(m["acse"]["result"], 1);
+    assert_eq!(m["error_class"], 8);
+    assert_eq!(h.s.stats.refuses, 1);
+}
+
+#[test]
 fn release_without_mms_is_not_a_message() {
     let mut h = H::new();
     let rlrq = tlv(&[0x62], &cp(0, &[0]));
