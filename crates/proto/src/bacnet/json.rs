@@ -94,7 +94,7 @@ impl Serialize for Message<'_> {
                 };
                 m.serialize_entry("reason_name", n)?;
             }
-            let d = &self.detail;
+            let d = &self.detail();
             if let Some(o) = d.object {
                 obj(&mut m, "", o)?;
             }

@@ -40,15 +40,22 @@ pub struct Message<'a> {
     pub bvlc: Option<Bvlc>,
     pub npdu: Option<Npdu<'a>>,
     pub apdu: Option<ApduHeader>,
-    /// Decoded service data.
-    pub detail: Detail<'a>,
     /// Segments reassembled into this message (0 when not segmented).
     pub segments: u16,
     /// Service data (reassembled for a segmented message).
     pub service_data: &'a [u8],
 }
 
-impl Message<'_> {
+impl<'a> Message<'a> {
+    /// The decoded service data (parsed again on each call: pure, no
+    /// allocation; empty when the service data is malformed).
+    pub fn detail(&self) -> Detail<'a> {
+        match &self.apdu {
+            Some(h) => wire::parse_service(h, self.service_data).unwrap_or_default(),
+            None => Detail::default(),
+        }
+    }
+
     /// The counted key (see the module documentation).
     pub fn code(&self) -> u16 {
         if let Some(h) = &self.apdu {
@@ -112,7 +119,7 @@ impl ProtoMessage for Message<'_> {
             }
             _ => Subject::Sender,
         };
-        let d = &self.detail;
+        let d = &self.detail();
         if h.pdu_type == wire::pdu::UNCONFIRMED_REQUEST && h.service == Some(0) {
             let mut id = Identity::new(subject, "bacnet I-Am");
             id.vendor_id = d.vendor_id;
@@ -128,7 +135,7 @@ impl ProtoMessage for Message<'_> {
         if h.pdu_type != wire::pdu::COMPLEX_ACK || d.device_props.is_empty() {
             return None;
         }
-        let p = &d.device_props;
+        let p = d.device_props;
         let source = if h.service == Some(14) {
             "bacnet ReadPropertyMultiple"
         } else {
@@ -190,7 +197,6 @@ impl Session {
             bvlc: Some(bvlc),
             npdu: None,
             apdu: None,
-            detail: Detail::default(),
             segments: 0,
             service_data: &[],
         };
@@ -230,16 +236,11 @@ impl Session {
             return self.segment(msg, h, sd, data, cx);
         }
         msg.service_data = sd;
-        match wire::parse_service(&h, sd) {
-            Ok(d) => {
-                msg.detail = d;
-                Self::report(msg, cx);
-            }
-            Err(e) => {
-                // The header is sound: the message counts, its data is malformed.
-                Self::report(msg, cx);
-                Self::malformed(e, data, cx);
-            }
+        let bad = wire::parse_service(&h, sd).err();
+        // With bad service data the header is still sound: the message counts.
+        Self::report(msg, cx);
+        if let Some(e) = bad {
+            Self::malformed(e, data, cx);
         }
     }
 
@@ -333,15 +334,10 @@ impl Session {
         msg.apdu = Some(first);
         msg.segments = r.segments;
         msg.service_data = &r.buf;
-        match wire::parse_service(&first, &r.buf) {
-            Ok(det) => {
-                msg.detail = det;
-                Self::report(msg, cx);
-            }
-            Err(e) => {
-                Self::report(msg, cx);
-                Self::malformed(e, data, cx);
-            }
+        let bad = wire::parse_service(&first, &r.buf).err();
+        Self::report(msg, cx);
+        if let Some(e) = bad {
+            Self::malformed(e, data, cx);
         }
     }
 }
@@ -375,7 +371,6 @@ pub fn on_frame(payload: &[u8], cx: &mut Ctx<'_>) {
         bvlc: None,
         npdu: None,
         apdu: None,
-        detail: Detail::default(),
         segments: 0,
         service_data: &[],
     };

@@ -121,7 +121,6 @@ fn who_is_and_i_am_with_identity() {
         bvlc: Some(bv),
         npdu: Some(np),
         apdu: Some(h),
-        detail: wire::parse_service(&h, sd).unwrap(),
         segments: 0,
         service_data: sd,
     };
@@ -170,7 +169,6 @@ fn read_property_request_and_ack_with_device_identity() {
         bvlc: Some(bv),
         npdu: Some(np),
         apdu: Some(h),
-        detail: wire::parse_service(&h, sd).unwrap(),
         segments: 0,
         service_data: sd,
     };

@@ -897,10 +897,8 @@ fn cov_notification<'a>(d: &mut Detail<'a>, data: &'a [u8]) -> Result<(), usize>
                     d.property = unsigned32(t.data);
                 }
             }
-            (2, Some(4), false, _) => {
-                if d.value.is_none() && d.properties == 1 {
-                    d.value = app_value(t);
-                }
+            (2, Some(4), false, _) if d.value.is_none() && d.properties == 1 => {
+                d.value = app_value(t);
             }
             _ => {}
         }

@@ -401,10 +401,8 @@ fn command_detail<'a>(cmd: u16, d: &'a [u8], x: &mut Detail<'a>) -> Result<(), E
             }
             x.mode = d.get(2).copied();
         }
-        0x0402 => {
-            if d.len() >= 2 {
-                x.program_number = Some(u16::from_be_bytes([d[0], d[1]]));
-            }
+        0x0402 if d.len() >= 2 => {
+            x.program_number = Some(u16::from_be_bytes([d[0], d[1]]));
         }
         // Access right acquire / forced acquire / release: program number.
         0x0c01..=0x0c03 => {
@@ -446,10 +444,8 @@ fn command_detail<'a>(cmd: u16, d: &'a [u8], x: &mut Detail<'a>) -> Result<(), E
                 x.data_len = Some(u16::from_be_bytes([l[0], l[1]]) as u32);
             }
         }
-        0x2204 | 0x2206..=0x2208 | 0x220a..=0x220c | 0x220f..=0x2211 => {
-            if d.len() >= 2 {
-                x.disk = Some(u16::from_be_bytes([d[0], d[1]]));
-            }
+        0x2204 | 0x2206..=0x2208 | 0x220a..=0x220c | 0x220f..=0x2211 if d.len() >= 2 => {
+            x.disk = Some(u16::from_be_bytes([d[0], d[1]]));
         }
         // Forced set/reset: number of bits, then (spec, area, address, bit).
         0x2301 => {
@@ -483,10 +479,8 @@ fn response_detail<'a>(cmd: u16, d: &'a [u8], x: &mut Detail<'a>) {
             x.status = d.first().copied();
             x.run_mode = d.get(1).copied();
         }
-        0x2102 => {
-            if d.len() >= 6 {
-                x.records = Some(u16::from_be_bytes([d[4], d[5]]));
-            }
+        0x2102 if d.len() >= 6 => {
+            x.records = Some(u16::from_be_bytes([d[4], d[5]]));
         }
         _ => {}
     }
