@@ -24,6 +24,7 @@ impl Serialize for Message<'_> {
                 m.serialize_entry("server_node", &n)?;
             }
         }
+        m.serialize_entry("function_code", &self.code())?;
         m.serialize_entry("command", &self.code())?;
         let Some(f) = &self.frame else {
             m.serialize_entry("command_name", "FINS/TCP")?;

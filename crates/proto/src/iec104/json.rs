@@ -9,6 +9,7 @@ impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let a = &self.apdu;
         let mut m = s.serialize_map(None)?;
+        m.serialize_entry("function_code", &a.function_code())?;
         m.serialize_entry("apci", a.apci.letter())?;
         m.serialize_entry("length", &a.length)?;
         match a.apci {
