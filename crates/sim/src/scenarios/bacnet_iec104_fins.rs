@@ -807,7 +807,9 @@ fn fins_normal(cap: &mut Cap) {
     for n in 1..=10i64 {
         let t = cap.at_jittered(secs(n), 3_000);
         let dm = [0x82, 0x00, 0x64, 0x00, 0x00, 0x14];
-        let words: Vec<u8> = (0..40).map(|i| (i * 7 + n as u8) & 0xff).collect();
+        let words: Vec<u8> = (0..40u8)
+            .map(|i| i.wrapping_mul(7).wrapping_add(n as u8))
+            .collect();
         let t = c.exchange(cap, t, 0x0101, &dm, 0, &words);
         let cio = [0xb0, 0x00, 0x00, 0x00, 0x00, 0x0a];
         let t = c.exchange(cap, t.add_nanos(ms(5)), 0x0101, &cio, 0, &[0u8; 20]);
