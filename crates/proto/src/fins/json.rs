@@ -51,7 +51,7 @@ impl Serialize for Message<'_> {
             m.serialize_entry("fatal_cpu_error", &(e & 0x0080 != 0))?;
             m.serialize_entry("non_fatal_cpu_error", &(e & 0x0040 != 0))?;
         }
-        let d = &f.detail;
+        let d = &f.detail();
         if let Some(a) = d.memory_area {
             m.serialize_entry("memory_area", &a)?;
             m.serialize_entry("memory_area_name", memory_area_name(a))?;

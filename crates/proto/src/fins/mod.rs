@@ -85,11 +85,12 @@ impl ProtoMessage for Message<'_> {
         {
             return None;
         }
-        let model = f.detail.model.and_then(crate::ident::text)?;
+        let d = f.detail();
+        let model = d.model.and_then(crate::ident::text)?;
         let mut id = Identity::new(Subject::Sender, "fins Controller Data Read");
         id.vendor = Some("OMRON".into());
         id.model = Some(model);
-        id.firmware = f.detail.version.and_then(crate::ident::text);
+        id.firmware = d.version.and_then(crate::ident::text);
         id.device_class = Some("PLC".into());
         Some(id)
     }
@@ -110,12 +111,13 @@ pub struct Session {
 
 impl Session {
     fn remember(&mut self, f: &Frame<'_>, ts: Timestamp) {
+        let d = f.detail();
         let info = RequestInfo {
             sid: f.header.sid,
             command: f.command(),
-            memory_area: f.detail.memory_area,
-            address: f.detail.address,
-            count: f.detail.count,
+            memory_area: d.memory_area,
+            address: d.address,
+            count: d.count,
             ts,
         };
         if let Some(slot) = self.pending.iter_mut().find(|p| p.is_none()) {

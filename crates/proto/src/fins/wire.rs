@@ -130,14 +130,27 @@ pub struct Frame<'a> {
     pub header: Header,
     /// Responses: end code (MRES, SRES) with the relay/fatal/non-fatal bits.
     pub end_code: Option<u16>,
-    pub detail: Detail<'a>,
     /// Command or response data after MRC/SRC (and the end code).
     pub data: &'a [u8],
 }
 
-impl Frame<'_> {
+impl<'a> Frame<'a> {
     pub fn command(&self) -> u16 {
         self.header.command()
+    }
+
+    /// Command-specific fields, decoded from `data` on each call (pure, no
+    /// allocation; empty when the command data is short).
+    pub fn detail(&self) -> Detail<'a> {
+        let mut d = Detail::default();
+        if self.header.is_response() {
+            if self.end_code.is_some() {
+                response_detail(self.command(), self.data, &mut d);
+            }
+        } else if command_detail(self.command(), self.data, &mut d).is_err() {
+            d = Detail::default();
+        }
+        d
     }
 }
 
@@ -288,7 +301,6 @@ pub fn parse_frame(b: &[u8]) -> (Option<Frame<'_>>, Option<Error>) {
             let f = Frame {
                 header,
                 end_code: None,
-                detail: Detail::default(),
                 data,
             };
             return (Some(f), Some(Error::ShortResponse(cmd)));
@@ -296,25 +308,17 @@ pub fn parse_frame(b: &[u8]) -> (Option<Frame<'_>>, Option<Error>) {
         end_code = Some(u16::from_be_bytes([ec[0], ec[1]]));
         data = &data[2..];
     }
-    let mut f = Frame {
+    let f = Frame {
         header,
         end_code,
-        detail: Detail::default(),
         data,
     };
     let res = if header.is_response() {
-        response_detail(cmd, data, &mut f.detail);
         Ok(())
     } else {
-        command_detail(cmd, data, &mut f.detail)
+        command_detail(cmd, data, &mut Detail::default())
     };
-    match res {
-        Ok(()) => (Some(f), None),
-        Err(e) => {
-            f.detail = Detail::default();
-            (Some(f), Some(e))
-        }
-    }
+    (Some(f), res.err())
 }
 
 fn need(cmd: u16, d: &[u8], n: usize) -> Result<(), Error> {
