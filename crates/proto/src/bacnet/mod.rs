@@ -30,7 +30,7 @@ pub const PORTS: &[(Transport, u16)] = &[(Transport::Udp, 47808)];
 
 /// Segmented messages reassembled at once per flow.
 pub const MAX_REASSEMBLIES: usize = 4;
-/// Largest reassembled service data kept per message.
+/// Largest reassembled service data held per flow (all messages together).
 pub const MAX_REASSEMBLY_BYTES: usize = 64 * 1024;
 
 /// A dissected BACnet/IP message.
@@ -293,6 +293,10 @@ impl Session {
             r.first = h;
             r.started = cx.ts;
             r.buf.clear();
+            if r.buf.capacity() > MAX_REASSEMBLY_BYTES / MAX_REASSEMBLIES {
+                // Give back the memory of an earlier large message.
+                r.buf = Vec::new();
+            }
             i
         } else {
             match found {
@@ -303,6 +307,12 @@ impl Session {
                 }
             }
         };
+        let held: usize = self
+            .reasm
+            .iter()
+            .filter(|r| r.active)
+            .map(|r| r.buf.len())
+            .sum();
         let r = &mut self.reasm[i];
         if seq != r.next_seq {
             if seq.wrapping_add(1) == r.next_seq {
@@ -313,7 +323,7 @@ impl Session {
             self.dropped_reassemblies += 1;
             return Self::malformed(e, data, cx);
         }
-        if r.buf.len() + sd.len() > MAX_REASSEMBLY_BYTES {
+        if held + sd.len() > MAX_REASSEMBLY_BYTES {
             let e = Error::SegmentedTooLarge(iid, r.buf.len() + sd.len());
             r.active = false;
             r.buf = Vec::new();

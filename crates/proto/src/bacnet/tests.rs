@@ -532,6 +532,36 @@ fn segment_errors_and_limits() {
 }
 
 #[test]
+fn reassembly_budget_is_per_flow() {
+    // Two messages of 30 segments × 1400 octets each: together beyond 64 KiB.
+    let f = flow(Transport::Udp, 47808, false);
+    let mut s = Session::default();
+    let mut rec = Recorder::default();
+    let big = vec![0u8; 1400];
+    for seq in 0..30u8 {
+        for iid in [1u8, 2] {
+            let mut a = vec![0x0c, 0x05, iid, seq, 4, 0x0e];
+            a.extend_from_slice(&big);
+            let d = unicast(&a);
+            let mut cx = Ctx::new(Timestamp(seq as i64), &f, Direction::ToServer, &mut rec);
+            s.on_data(&d, true, &mut cx);
+        }
+    }
+    let held: usize = s
+        .reasm
+        .iter()
+        .filter(|r| r.active)
+        .map(|r| r.buf.len())
+        .sum();
+    assert!(held <= MAX_REASSEMBLY_BYTES);
+    assert!(
+        rec.of("malformed")
+            .iter()
+            .any(|e| e["error"]["code"] == "segmented_message_too_large")
+    );
+}
+
+#[test]
 fn malformed_datagrams() {
     let cases: &[(&[u8], &str)] = &[
         (&[0x82, 0x0a, 0x00, 0x04], "bad_bvlc_type"),
