@@ -79,7 +79,11 @@ fn every_scenario_matches_its_ground_truth() {
         for t in cap.truth.iter().filter(|t| t.malformed) {
             *want_bad.entry(t.proto.to_string()).or_default() += 1;
         }
-        assert_eq!(bad, want_bad, "scenario {}: malformed PDUs per protocol", sc.name);
+        assert_eq!(
+            bad, want_bad,
+            "scenario {}: malformed PDUs per protocol",
+            sc.name
+        );
         checked += 1;
     }
     assert!(checked >= 10, "only {checked} scenarios");

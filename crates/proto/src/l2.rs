@@ -1,5 +1,5 @@
 //! Link-layer dissection: frames that carry no IP (GOOSE, Sampled Values,
-//! Profinet DCP and RT, LLDP, CDP) go straight from the decoder to the module
+//! Profinet DCP and RT, LLDP, CDP, BACnet over 802.3) go straight from the decoder to the module
 //! for their EtherType or LLC/SNAP header, one frame at a time.
 //!
 //! Each L2 module provides `on_frame(payload, cx)`. The frame's "flow" is a
@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use otwatch_core::{ClientBy, FlowId, FlowInfo, FlowSide, MacAddr, Proto, Timestamp, Transport};
 
 use crate::dissector::Ctx;
-use crate::{cdp, goose, lldp, profinet_dcp, profinet_rt, sv};
+use crate::{bacnet, cdp, goose, lldp, profinet_dcp, profinet_rt, sv};
 
 /// EtherTypes handled here.
 pub mod ethertype {
@@ -34,8 +34,10 @@ pub fn classify(ether_type: u16, payload: &[u8]) -> Option<Proto> {
         ethertype::SV => Some(Proto::Sv),
         ethertype::LLDP => Some(Proto::Lldp),
         ethertype::PROFINET => Some(profinet_kind(payload)),
-        0..=1500 => match snap(payload) {
-            Some((0x00000c, 0x2000, _)) => Some(Proto::Cdp),
+        0..=1500 => match (snap(payload), payload) {
+            (Some((0x00000c, 0x2000, _)), _) => Some(Proto::Cdp),
+            // BACnet over IEEE 802.3 (LLC DSAP/SSAP 0x82, UI).
+            (None, [0x82, 0x82, 0x03, ..]) => Some(Proto::Bacnet),
             _ => None,
         },
         _ => None,
@@ -101,6 +103,7 @@ pub fn dispatch(proto: Proto, payload: &[u8], cx: &mut Ctx<'_>) {
         Proto::Lldp => lldp::on_frame(payload, cx),
         Proto::ProfinetDcp => profinet_dcp::on_frame(payload, cx),
         Proto::ProfinetRt => profinet_rt::on_frame(payload, cx),
+        Proto::Bacnet => bacnet::on_frame(payload, cx),
         Proto::Cdp => {
             if let Some((_, _, data)) = snap(payload) {
                 cdp::on_frame(data, cx)
@@ -121,6 +124,7 @@ mod tests {
         let cdp = [0xaa, 0xaa, 3, 0, 0, 0x0c, 0x20, 0x00, 2];
         assert_eq!(classify(40, &cdp), Some(Proto::Cdp));
         assert_eq!(classify(40, &[0x42, 0x42, 3]), None);
+        assert_eq!(classify(40, &[0x82, 0x82, 3, 1]), Some(Proto::Bacnet));
         assert_eq!(classify(0x0800, &[]), None);
     }
 }
