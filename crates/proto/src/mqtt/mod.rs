@@ -62,7 +62,7 @@ pub struct Session {
 /// True when `b` starts with a fixed header that looks real: known type,
 /// allowed flags, and a packet that parses when whole (and is followed by
 /// another plausible header when more bytes are present).
-fn plausible(b: &[u8], version: u8, depth: u8) -> bool {
+fn plausible(b: &[u8], version: Option<u8>, depth: u8) -> bool {
     let Ok(Some(h)) = parse_fixed(b) else {
         return false;
     };
@@ -83,7 +83,7 @@ fn plausible(b: &[u8], version: u8, depth: u8) -> bool {
     let Some(body) = b.get(h.header_len..n) else {
         return true;
     };
-    if parse_body(&h, body, version, false).is_err() {
+    if parse_auto(&h, body, version, false).is_err() {
         return false;
     }
     match b.get(n..) {
@@ -92,13 +92,50 @@ fn plausible(b: &[u8], version: u8, depth: u8) -> bool {
     }
 }
 
-fn find_header(b: &[u8], version: u8) -> Option<usize> {
+/// The first bytes of a direction start a packet: a sound fixed header (the
+/// packet may still be incomplete).
+fn at_boundary(b: &[u8], version: Option<u8>) -> bool {
+    match parse_fixed(b) {
+        Ok(Some(h)) => check_fixed(&h).is_ok() && plausible(b, version, 0),
+        Ok(None) => b.first().is_some_and(|&c| {
+            let h = Fixed {
+                msg_type: c >> 4,
+                flags: c & 15,
+                remaining: 0,
+                header_len: 2,
+            };
+            check_fixed(&h).is_ok()
+        }),
+        Err(_) => false,
+    }
+}
+
+/// Parses a body at the connection's protocol level; when CONNECT was not
+/// seen, MQTT 3.1.1 first and then 5 (properties).
+fn parse_auto<'a>(
+    h: &Fixed,
+    b: &'a [u8],
+    version: Option<u8>,
+    head_only: bool,
+) -> Result<(Body<'a>, Option<u8>), Error> {
+    match version {
+        Some(v) => parse_body(h, b, v, head_only).map(|x| (x, None)),
+        None => match parse_body(h, b, 4, head_only) {
+            Ok(x) => Ok((x, None)),
+            Err(e) => parse_body(h, b, 5, head_only)
+                .map(|x| (x, Some(5)))
+                .map_err(|_| e),
+        },
+    }
+}
+
+fn find_header(b: &[u8], version: Option<u8>) -> Option<usize> {
     (0..b.len().saturating_sub(1)).find(|&i| plausible(&b[i..], version, 0))
 }
 
 impl Session {
-    fn level(&self) -> u8 {
-        self.version.unwrap_or(4)
+    fn level(&self) -> Option<u8> {
+        self.version
     }
 
     fn report(&mut self, fixed: Fixed, body: Body<'_>, cx: &mut Ctx<'_>) {
@@ -130,7 +167,7 @@ impl Dissector for Session {
         let lvl = self.level();
         if !self.started[d] {
             self.started[d] = true;
-            if !cx.flow.handshake_seen() && !plausible(data, lvl, 0) {
+            if !cx.flow.handshake_seen() && !at_boundary(data, lvl) {
                 self.resync[d] = true;
                 self.reported[d] = true;
             }
@@ -180,8 +217,8 @@ impl Dissector for Session {
                     let fc = Some(h.msg_type as u16);
                     self.resync[d] = false;
                     self.reported[d] = false;
-                    match parse_body(&h, &rest[h.header_len..], lvl, true) {
-                        Ok(b @ Body::Publish { .. }) => self.report(h, b, cx),
+                    match parse_auto(&h, &rest[h.header_len..], lvl, true) {
+                        Ok((b @ Body::Publish { .. }, _)) => self.report(h, b, cx),
                         Ok(_) | Err(_) => {
                             self.report(h, Body::Invalid, cx);
                             let e = Error::TooLarge {
@@ -198,8 +235,13 @@ impl Dissector for Session {
             }
             self.resync[d] = false;
             self.reported[d] = false;
-            match parse_body(&h, &rest[h.header_len..n], lvl, false) {
-                Ok(b) => self.report(h, b, cx),
+            match parse_auto(&h, &rest[h.header_len..n], lvl, false) {
+                Ok((b, inferred)) => {
+                    if inferred.is_some() && self.version.is_none() {
+                        self.version = inferred;
+                    }
+                    self.report(h, b, cx)
+                }
                 Err(e) => {
                     self.report(h, Body::Invalid, cx);
                     self.malformed(e, Some(h.msg_type as u16), &rest[..n], cx);

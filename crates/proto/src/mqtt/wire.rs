@@ -312,6 +312,9 @@ pub fn parse_body<'a>(
         2 => {
             let a = r.u8("acknowledge flags")?;
             let code = r.u8("return code")?;
+            if v5 && !r.c.is_empty() {
+                r.props()?;
+            }
             Body::Connack {
                 session_present: a & 1 != 0,
                 code,

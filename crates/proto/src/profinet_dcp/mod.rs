@@ -69,7 +69,17 @@ fn role_name(r: u8) -> &'static str {
 }
 
 /// Dissects one frame (the payload after the EtherType, from the frame id).
+///
+/// The link layer hands every frame id from 0xFEFC up to DCP; PTCP frames
+/// (0xFF00–0xFF7F) and other reserved ids above 0xFEFF are RT frames and go
+/// to [`crate::profinet_rt`].
 pub fn on_frame(data: &[u8], cx: &mut Ctx<'_>) {
+    if let Some(id) = crate::wire::be16_at(data, 0)
+        && !(wire::HELLO..=wire::IDENTIFY_RESP).contains(&id)
+    {
+        crate::profinet_rt::on_frame(data, cx);
+        return;
+    }
     match wire::parse(data) {
         Ok(frame) => {
             let kind = if frame.service_type == 0 {

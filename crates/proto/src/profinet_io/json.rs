@@ -20,6 +20,7 @@ impl Serialize for Message<'_> {
         m.serialize_entry("op_name", op_name(r.opnum))?;
         m.serialize_entry("activity", &uuid(&r.activity))?;
         m.serialize_entry("seq", &r.seq)?;
+        m.serialize_entry("body_len", &r.body_len)?;
         if r.fragment != 0 {
             m.serialize_entry("fragment", &r.fragment)?;
         }

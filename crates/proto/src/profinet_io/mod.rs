@@ -97,7 +97,7 @@ impl Dissector for Session {
         let kind = kind_of(rpc.packet_type);
         let mut pnio = None;
         if matches!(rpc.packet_type, 0 | 2) && rpc.fragment == 0 {
-            match wire::parse_pnio(body, rpc.packet_type == 2) {
+            match wire::parse_pnio(body, rpc.packet_type == 2, rpc.flags1 & 0x04 != 0) {
                 Ok(p) => pnio = Some(p),
                 Err(e) => cx.malformed(
                     Proto::ProfinetIo,

@@ -180,8 +180,9 @@ pub struct Pnio<'a> {
 }
 
 /// Parses the NDR header and blocks of a request (`response == false`) or
-/// response body.
-pub fn parse_pnio(body: &[u8], response: bool) -> Result<Pnio<'_>, Error> {
+/// response body. The first fragment of a fragmented RPC (`partial`) may end
+/// inside a block: that is not an error.
+pub fn parse_pnio(body: &[u8], response: bool, partial: bool) -> Result<Pnio<'_>, Error> {
     let mut p = Pnio::default();
     let mut c = Cursor::new(body);
     if response {
@@ -195,11 +196,15 @@ pub fn parse_pnio(body: &[u8], response: bool) -> Result<Pnio<'_>, Error> {
     }
     p.blocks = c.rest();
     let mut blocks = Cursor::new(p.blocks);
+    let mut multiple = false;
     while blocks.remaining() >= 6 {
         let (Some(bt), Some(bl)) = (blocks.be16(), blocks.be16()) else {
             break;
         };
         let Some(content) = blocks.take(bl as usize) else {
+            if partial {
+                break;
+            }
             return Err(Error::BlockOverrun {
                 block_type: bt,
                 len: bl,
@@ -249,10 +254,36 @@ pub fn parse_pnio(body: &[u8], response: bool) -> Result<Pnio<'_>, Error> {
             }
             _ => {}
         }
-        // Write multiple (index 0xE040) nests further write headers: the
-        // first header of the outer request is kept.
-        if bt == 0x0008 && p.index == Some(0xe040) {
-            // Skip the nested record data: the next blocks are the nested headers.
+        // Record data follows a write request header (except the outer
+        // header of a multiple write, whose record data is further headers)
+        // and a read response header; nested records are 4-byte aligned.
+        let rec = match bt {
+            0x0008 => {
+                let mut k = Cursor::new(content.get(2..).unwrap_or_default());
+                k.skip(2 + 16 + 4 + 2 + 2 + 2);
+                match (k.be16(), k.be32()) {
+                    (Some(0xe040), _) => {
+                        multiple = true;
+                        0
+                    }
+                    (_, Some(n)) => n as usize,
+                    _ => 0,
+                }
+            }
+            0x8009 => {
+                let mut k = Cursor::new(content.get(2..).unwrap_or_default());
+                k.skip(2 + 16 + 4 + 2 + 2 + 2 + 2);
+                k.be32().unwrap_or(0) as usize
+            }
+            _ => 0,
+        };
+        if rec > 0 && blocks.skip(rec.min(blocks.remaining())).is_none() {
+            break;
+        }
+        if multiple {
+            while blocks.pos() % 4 != 0 && blocks.rest().first() == Some(&0) {
+                blocks.skip(1);
+            }
         }
     }
     Ok(p)
@@ -261,10 +292,30 @@ pub fn parse_pnio(body: &[u8], response: bool) -> Result<Pnio<'_>, Error> {
 /// Iterates block types of a block list.
 pub fn block_types(blocks: &[u8]) -> impl Iterator<Item = u16> + '_ {
     let mut c = Cursor::new(blocks);
+    let mut multiple = false;
     std::iter::from_fn(move || {
+        if multiple {
+            while c.pos() % 4 != 0 && c.rest().first() == Some(&0) {
+                c.skip(1);
+            }
+        }
         let bt = c.be16()?;
         let bl = c.be16()?;
-        c.skip(bl as usize)?;
+        let content = c.take(bl as usize)?;
+        let at = |o: usize, n: usize| content.get(o..o + n);
+        let rec = match bt {
+            0x0008 => match (at(30, 2), at(32, 4)) {
+                (Some([0xe0, 0x40]), _) => {
+                    multiple = true;
+                    0
+                }
+                (_, Some(n)) => u32::from_be_bytes([n[0], n[1], n[2], n[3]]) as usize,
+                _ => 0,
+            },
+            0x8009 => at(32, 4).map_or(0, |n| u32::from_be_bytes([n[0], n[1], n[2], n[3]]) as usize),
+            _ => 0,
+        };
+        c.skip(rec.min(c.remaining()));
         Some(bt)
     })
 }
