@@ -129,8 +129,24 @@ fn parse_auto<'a>(
     }
 }
 
-fn find_header(b: &[u8], version: Option<u8>) -> Option<usize> {
-    (0..b.len().saturating_sub(1)).find(|&i| plausible(&b[i..], version, 0))
+/// Where to resume after garbage: the first offset holding a whole plausible
+/// packet, else the first offset where a plausible packet may be starting
+/// (`Err`: keep the bytes from there and wait), else `None`.
+fn find_header(b: &[u8], version: Option<u8>) -> Option<Result<usize, usize>> {
+    let mut partial = None;
+    for i in 0..b.len() {
+        let r = &b[i..];
+        if !plausible(r, version, 0) {
+            continue;
+        }
+        match parse_fixed(r) {
+            Ok(Some(h)) if h.total() <= r.len() => return Some(Ok(i)),
+            _ => {
+                partial.get_or_insert(i);
+            }
+        }
+    }
+    partial.map(Err)
 }
 
 impl Session {
@@ -183,9 +199,13 @@ impl Dissector for Session {
             let lvl = self.level();
             if self.resync[d] && !plausible(rest, lvl, 0) {
                 match find_header(&rest[1..], lvl) {
-                    Some(k) => {
+                    Some(Ok(k)) => {
                         off += 1 + k;
                         continue;
+                    }
+                    Some(Err(k)) => {
+                        off += 1 + k;
+                        break;
                     }
                     None => {
                         // Keep a short tail: it may start a header.
