@@ -168,7 +168,13 @@ fn split_and_several_per_segment() {
     all.extend(publish(0, "a", b"1", false));
     all.extend(publish(0, "b", b"2", false));
     all.extend(pkt(0xc0, &[]));
-    let left = feed_stream(&mut s, &f, C, &[&all[..1], &all[1..13], &all[13..]], &mut rec);
+    let left = feed_stream(
+        &mut s,
+        &f,
+        C,
+        &[&all[..1], &all[1..13], &all[13..]],
+        &mut rec,
+    );
     assert_eq!(left, 0);
     assert_eq!(rec.of("message").len(), 4);
 }
@@ -193,13 +199,24 @@ fn errors_are_malformed_and_parsing_goes_on() {
         .collect();
     assert_eq!(
         codes,
-        ["reserved_type", "bad_flags", "bad_protocol_name", "trailing_bytes"]
+        [
+            "reserved_type",
+            "bad_flags",
+            "bad_protocol_name",
+            "trailing_bytes"
+        ]
     );
     assert_eq!(rec.of("message").len(), 5);
 
     let rec = run(&[(&[0x30, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xc0, 0x00], C)]);
-    assert_eq!(rec.of("malformed")[0]["error"]["code"], "bad_remaining_length");
-    assert_eq!(rec.of("message").last().unwrap()["mqtt"]["msg_name"], "PINGREQ");
+    assert_eq!(
+        rec.of("malformed")[0]["error"]["code"],
+        "bad_remaining_length"
+    );
+    assert_eq!(
+        rec.of("message").last().unwrap()["mqtt"]["msg_name"],
+        "PINGREQ"
+    );
 }
 
 #[test]

@@ -56,10 +56,7 @@ pub enum Error {
     /// Fixed-header flags that the packet type forbids.
     BadFlags { msg_type: u8, flags: u8 },
     /// A field runs past the end of the packet.
-    Truncated {
-        msg_type: u8,
-        field: &'static str,
-    },
+    Truncated { msg_type: u8, field: &'static str },
     /// CONNECT with a protocol name other than MQTT / MQIsdp.
     BadProtocolName,
     /// Bytes left over after the fields of a packet with a fixed size.

@@ -4,8 +4,8 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::Message;
 use super::wire::{
-    Chunk, Detail, Item, Items, attribute_name, mode_name, policy_short, service_name,
-    status_name, token_name,
+    Chunk, Detail, Item, Items, attribute_name, mode_name, policy_short, service_name, status_name,
+    token_name,
 };
 
 struct Text<'a>(Option<&'a [u8]>);
@@ -86,10 +86,7 @@ impl Serialize for Message<'_> {
                     m.serialize_entry("security_policy_uri", &Text(a.policy_uri))?;
                     m.serialize_entry("security_policy", policy_short(a.policy_uri))?;
                     m.serialize_entry("sender_certificate_len", &a.sender_cert_len)?;
-                    m.serialize_entry(
-                        "receiver_thumbprint_len",
-                        &a.receiver_thumbprint_len,
-                    )?;
+                    m.serialize_entry("receiver_thumbprint_len", &a.receiver_thumbprint_len)?;
                 } else if let Some(p) = self.policy {
                     m.serialize_entry("security_policy", p.as_str())?;
                 }

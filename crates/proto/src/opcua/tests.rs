@@ -52,7 +52,10 @@ fn resp_header(v: &mut Vec<u8>, handle: u32, status: u32) {
 fn opn(policy: &str, request: bool) -> Vec<u8> {
     let mut b = Vec::new();
     u32le(&mut b, if request { 0 } else { 7 });
-    s(&mut b, &format!("http://opcfoundation.org/UA/SecurityPolicy#{policy}"));
+    s(
+        &mut b,
+        &format!("http://opcfoundation.org/UA/SecurityPolicy#{policy}"),
+    );
     b.extend((-1i32).to_le_bytes());
     b.extend((-1i32).to_le_bytes());
     u32le(&mut b, 1);
@@ -196,7 +199,11 @@ fn function_code_is_service_id_or_message_type() {
     let mut data = hel();
     data.extend(opn("None", true));
     data.extend(msg(b'F', 5, &read_req(1, &[1])));
-    data.extend(chunk(b"CLO", b'F', &[7, 0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, 9, 0, 0, 0]));
+    data.extend(chunk(
+        b"CLO",
+        b'F',
+        &[7, 0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, 9, 0, 0, 0],
+    ));
     let mut cx = Ctx::new(Timestamp(0), &f, C, &mut sink);
     assert_eq!(sess.on_data(&data, false, &mut cx), data.len());
     assert_eq!(sink.0, vec![1, 3, 631, 5]);
@@ -416,7 +423,10 @@ fn too_many_chunks_is_malformed() {
 fn encrypted_channel_reports_unknown_service() {
     let mut o = Vec::new();
     u32le(&mut o, 0);
-    s(&mut o, "http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256");
+    s(
+        &mut o,
+        "http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256",
+    );
     s(&mut o, "CERTIFICATE");
     s(&mut o, "thumbprint0123456789");
     o.extend([0xaa; 64]);
@@ -440,7 +450,13 @@ fn split_and_several_per_segment() {
     let mut all = opn("None", true);
     all.extend(msg(b'F', 1, &read_req(1, &[1])));
     all.extend(msg(b'F', 2, &read_req(2, &[2])));
-    let left = feed_stream(&mut sess, &f, C, &[&all[..5], &all[5..70], &all[70..]], &mut rec);
+    let left = feed_stream(
+        &mut sess,
+        &f,
+        C,
+        &[&all[..5], &all[5..70], &all[70..]],
+        &mut rec,
+    );
     assert_eq!(left, 0);
     assert_eq!(rec.of("message").len(), 3);
 }
@@ -499,7 +515,10 @@ fn pending_table_is_bounded() {
         sess.on_data(&m, false, &mut cx);
     }
     assert_eq!(sess.unanswered, 10);
-    assert_eq!(sess.pending.iter().filter(|p| p.is_some()).count(), MAX_PENDING);
+    assert_eq!(
+        sess.pending.iter().filter(|p| p.is_some()).count(),
+        MAX_PENDING
+    );
 }
 
 #[test]

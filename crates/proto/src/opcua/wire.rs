@@ -97,12 +97,13 @@ pub enum Error {
         field: &'static str,
     },
     /// A string or array length is negative (other than -1) or larger than the message.
-    BadLength {
-        field: &'static str,
-        len: i32,
-    },
+    BadLength { field: &'static str, len: i32 },
     /// Too many chunks or bytes for one multi-chunk message.
-    TooManyChunks { request_id: u32, chunks: u32, bytes: usize },
+    TooManyChunks {
+        request_id: u32,
+        chunks: u32,
+        bytes: usize,
+    },
     /// A NodeId encoding byte that does not exist.
     BadNodeId(u8),
     /// A variant type that does not exist, or nesting too deep.
@@ -136,7 +137,11 @@ impl std::fmt::Display for Error {
                 f,
                 "{msg_type}: chunk type 0x{chunk:02x} ({:?}) is not allowed (expected F{})",
                 *chunk as char,
-                if matches!(*msg_type, "MSG" | "OPN" | "CLO") { ", C or A" } else { "" }
+                if matches!(*msg_type, "MSG" | "OPN" | "CLO") {
+                    ", C or A"
+                } else {
+                    ""
+                }
             ),
             Error::BadSize { msg_type, size } => write!(
                 f,
@@ -715,15 +720,29 @@ pub struct Service<'a> {
 pub enum Detail<'a> {
     None,
     /// ReadRequest: `items` holds `count` ReadValueIds.
-    Read { count: u32, items: &'a [u8] },
+    Read {
+        count: u32,
+        items: &'a [u8],
+    },
     /// WriteRequest: `items` holds `count` WriteValues.
-    Write { count: u32, items: &'a [u8] },
+    Write {
+        count: u32,
+        items: &'a [u8],
+    },
     /// BrowseRequest: `items` holds `count` BrowseDescriptions.
-    Browse { count: u32, items: &'a [u8] },
+    Browse {
+        count: u32,
+        items: &'a [u8],
+    },
     /// CallRequest: `items` holds `count` CallMethodRequests.
-    Call { count: u32, items: &'a [u8] },
+    Call {
+        count: u32,
+        items: &'a [u8],
+    },
     /// A response with a results array: its size.
-    Results { count: u32 },
+    Results {
+        count: u32,
+    },
     CreateSession {
         client: AppDesc<'a>,
         endpoint_url: Option<&'a [u8]>,
@@ -742,12 +761,29 @@ pub enum Detail<'a> {
         token: u32,
         user: Option<&'a [u8]>,
     },
-    CreateSubscription { interval: f64 },
-    CreateSubscriptionResponse { subscription_id: u32, interval: f64 },
-    Publish { acks: u32 },
-    PublishResponse { subscription_id: u32 },
-    OpenSecureChannel { request_type: u32, mode: u32, lifetime: u32 },
-    OpenSecureChannelResponse { channel_id: u32, token_id: u32, lifetime: u32 },
+    CreateSubscription {
+        interval: f64,
+    },
+    CreateSubscriptionResponse {
+        subscription_id: u32,
+        interval: f64,
+    },
+    Publish {
+        acks: u32,
+    },
+    PublishResponse {
+        subscription_id: u32,
+    },
+    OpenSecureChannel {
+        request_type: u32,
+        mode: u32,
+        lifetime: u32,
+    },
+    OpenSecureChannelResponse {
+        channel_id: u32,
+        token_id: u32,
+        lifetime: u32,
+    },
 }
 
 /// Whether an encoding id is a request (vs response). Responses are odd
@@ -1111,9 +1147,15 @@ fn body_detail<'a>(id: u32, r: &mut Rd<'a>) -> R<Detail<'a>> {
 /// `(node id, attribute id or method id)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Item<'a> {
-    Attr { node: NodeId<'a>, attribute: u32 },
+    Attr {
+        node: NodeId<'a>,
+        attribute: u32,
+    },
     Node(NodeId<'a>),
-    Call { object: NodeId<'a>, method: NodeId<'a> },
+    Call {
+        object: NodeId<'a>,
+        method: NodeId<'a>,
+    },
 }
 
 /// Walks the items of a Read/Write/Browse/Call request (stops at the first

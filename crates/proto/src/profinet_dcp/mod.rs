@@ -94,7 +94,13 @@ pub fn on_frame(data: &[u8], cx: &mut Ctx<'_>) {
                 (Some(&s), Some(&t)) => Some(s as u16 * 256 + t as u16),
                 _ => None,
             };
-            cx.malformed(Proto::ProfinetDcp, e.code(), &e, fc, &data[..data.len().min(256)]);
+            cx.malformed(
+                Proto::ProfinetDcp,
+                e.code(),
+                &e,
+                fc,
+                &data[..data.len().min(256)],
+            );
         }
     }
 }

@@ -59,7 +59,10 @@ impl Error {
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Error::Short(n) => write!(f, "frame of {n} bytes is shorter than the 12-byte DCP header"),
+            Error::Short(n) => write!(
+                f,
+                "frame of {n} bytes is shorter than the 12-byte DCP header"
+            ),
             Error::BadDataLength { len, available } => write!(
                 f,
                 "DCP data length {len} but only {available} bytes follow the header"
@@ -73,7 +76,10 @@ impl std::fmt::Display for Error {
                 "block {option}/{suboption} of length {len} runs past the DCP data"
             ),
             Error::BadServiceId(s) => {
-                write!(f, "service id {s} is not get(3)/set(4)/identify(5)/hello(6)")
+                write!(
+                    f,
+                    "service id {s} is not get(3)/set(4)/identify(5)/hello(6)"
+                )
             }
         }
     }
@@ -210,20 +216,20 @@ impl<'a> Iterator for Blocks<'a> {
 }
 
 fn ip4(b: &[u8]) -> Option<Ipv4Addr> {
-    Some(Ipv4Addr::new(*b.first()?, *b.get(1)?, *b.get(2)?, *b.get(3)?))
+    Some(Ipv4Addr::new(
+        *b.first()?,
+        *b.get(1)?,
+        *b.get(2)?,
+        *b.get(3)?,
+    ))
 }
 
 /// Parses one DCP frame (starting at the frame id).
 pub fn parse(b: &[u8]) -> Result<Frame<'_>, Error> {
     let mut c = Cursor::new(b);
-    let (Some(frame_id), Some(service_id), Some(service_type), Some(xid), Some(rd), Some(len)) = (
-        c.be16(),
-        c.u8(),
-        c.u8(),
-        c.be32(),
-        c.be16(),
-        c.be16(),
-    ) else {
+    let (Some(frame_id), Some(service_id), Some(service_type), Some(xid), Some(rd), Some(len)) =
+        (c.be16(), c.u8(), c.u8(), c.be32(), c.be16(), c.be16())
+    else {
         return Err(Error::Short(b.len()));
     };
     if !(3..=6).contains(&service_id) {
@@ -260,10 +266,8 @@ pub fn parse(b: &[u8]) -> Result<Frame<'_>, Error> {
                 facts.device_id = Some(u16::from_be_bytes([d[2], d[3]]));
             }
             (2, 4) if !d.is_empty() => facts.role = Some(d[0]),
-            (5, s @ 1..=6) if blk.info.is_some() || service_id == 4 => {
-                if s != 4 {
-                    facts.control = Some(s)
-                }
+            (5, s @ (1..=3 | 5 | 6)) if blk.info.is_some() || service_id == 4 => {
+                facts.control = Some(s)
             }
             _ => {}
         }

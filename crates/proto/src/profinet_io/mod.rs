@@ -85,9 +85,19 @@ impl Dissector for Session {
                 let fc = (data.len() >= 70).then(|| {
                     let le = data.get(4).is_some_and(|d| d & 0x10 != 0);
                     let v = [data[68], data[69]];
-                    if le { u16::from_le_bytes(v) } else { u16::from_be_bytes(v) }
+                    if le {
+                        u16::from_le_bytes(v)
+                    } else {
+                        u16::from_be_bytes(v)
+                    }
                 });
-                cx.malformed(Proto::ProfinetIo, e.code(), &e, fc, &data[..data.len().min(256)]);
+                cx.malformed(
+                    Proto::ProfinetIo,
+                    e.code(),
+                    &e,
+                    fc,
+                    &data[..data.len().min(256)],
+                );
                 return data.len();
             }
         };

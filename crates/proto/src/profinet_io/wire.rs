@@ -11,7 +11,9 @@ pub const RPC_HEADER_LEN: usize = 80;
 
 /// Which PNIO interface an RPC targets (DEA0000x-6C97-11D1-8271-00A02442DF7D).
 pub fn interface_name(uuid: &[u8; 16]) -> Option<&'static str> {
-    const TAIL: [u8; 12] = [0x6c, 0x97, 0x11, 0xd1, 0x82, 0x71, 0x00, 0xa0, 0x24, 0x42, 0xdf, 0x7d];
+    const TAIL: [u8; 12] = [
+        0x6c, 0x97, 0x11, 0xd1, 0x82, 0x71, 0x00, 0xa0, 0x24, 0x42, 0xdf, 0x7d,
+    ];
     if uuid[..3] != [0xde, 0xa0, 0x00] || uuid[4..] != TAIL {
         return None;
     }
@@ -80,10 +82,16 @@ impl Error {
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Error::Short(n) => write!(f, "datagram of {n} bytes is shorter than the 80-byte RPC header"),
+            Error::Short(n) => write!(
+                f,
+                "datagram of {n} bytes is shorter than the 80-byte RPC header"
+            ),
             Error::BadVersion(v) => write!(f, "RPC version {v}, expected 4 (connectionless)"),
             Error::BadLength { len, available } => {
-                write!(f, "RPC body length {len} but {available} bytes follow the header")
+                write!(
+                    f,
+                    "RPC body length {len} but {available} bytes follow the header"
+                )
             }
             Error::BlockOverrun { block_type, len } => write!(
                 f,
@@ -131,11 +139,19 @@ pub fn parse_rpc(b: &[u8]) -> Result<(Rpc, &[u8]), Error> {
     let le = b[4] & 0x10 != 0;
     let u16_at = |o: usize| {
         let v = [b[o], b[o + 1]];
-        if le { u16::from_le_bytes(v) } else { u16::from_be_bytes(v) }
+        if le {
+            u16::from_le_bytes(v)
+        } else {
+            u16::from_be_bytes(v)
+        }
     };
     let u32_at = |o: usize| {
         let v = [b[o], b[o + 1], b[o + 2], b[o + 3]];
-        if le { u32::from_le_bytes(v) } else { u32::from_be_bytes(v) }
+        if le {
+            u32::from_le_bytes(v)
+        } else {
+            u32::from_be_bytes(v)
+        }
     };
     let rpc = Rpc {
         packet_type: b[1] & 0x1f,
@@ -281,7 +297,7 @@ pub fn parse_pnio(body: &[u8], response: bool, partial: bool) -> Result<Pnio<'_>
             break;
         }
         if multiple {
-            while blocks.pos() % 4 != 0 && blocks.rest().first() == Some(&0) {
+            while !blocks.pos().is_multiple_of(4) && blocks.rest().first() == Some(&0) {
                 blocks.skip(1);
             }
         }
@@ -295,7 +311,7 @@ pub fn block_types(blocks: &[u8]) -> impl Iterator<Item = u16> + '_ {
     let mut multiple = false;
     std::iter::from_fn(move || {
         if multiple {
-            while c.pos() % 4 != 0 && c.rest().first() == Some(&0) {
+            while !c.pos().is_multiple_of(4) && c.rest().first() == Some(&0) {
                 c.skip(1);
             }
         }
@@ -312,7 +328,9 @@ pub fn block_types(blocks: &[u8]) -> impl Iterator<Item = u16> + '_ {
                 (_, Some(n)) => u32::from_be_bytes([n[0], n[1], n[2], n[3]]) as usize,
                 _ => 0,
             },
-            0x8009 => at(32, 4).map_or(0, |n| u32::from_be_bytes([n[0], n[1], n[2], n[3]]) as usize),
+            0x8009 => {
+                at(32, 4).map_or(0, |n| u32::from_be_bytes([n[0], n[1], n[2], n[3]]) as usize)
+            }
             _ => 0,
         };
         c.skip(rec.min(c.remaining()));
