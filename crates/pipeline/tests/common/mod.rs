@@ -30,7 +30,8 @@ pub struct Records(pub Vec<Value>);
 impl EventSink for Records {
     fn on_event(&mut self, ev: &Event<'_>) {
         if let Some(r) = otwatch_proto::json::record(ev) {
-            self.0.push(serde_json::to_value(&r).expect("records serialize"));
+            self.0
+                .push(serde_json::to_value(&r).expect("records serialize"));
         }
     }
 }

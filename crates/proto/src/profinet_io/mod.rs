@@ -72,7 +72,7 @@ impl Session {
 
 fn kind_of(pt: u8) -> MsgKind {
     match pt {
-        0 | 1 | 5 | 8 => MsgKind::Request,
+        0 | 1 | 8 => MsgKind::Request,
         _ => MsgKind::Response,
     }
 }
