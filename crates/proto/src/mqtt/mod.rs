@@ -141,7 +141,7 @@ fn find_header(b: &[u8], version: Option<u8>) -> Option<Result<usize, usize>> {
             continue;
         }
         match parse_fixed(r) {
-            Ok(Some(h)) if h.total() <= r.len() => return Some(Ok(i)),
+            Ok(Some(h)) if h.total() <= r.len() && h.total() <= 4096 => return Some(Ok(i)),
             _ => {
                 partial.get_or_insert(i);
             }
