@@ -4,6 +4,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::Message;
 use super::wire::{Body, Topics, type_name};
+use crate::protocols::ProtoMessage;
 
 fn s(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -13,6 +14,7 @@ impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let f = &self.fixed;
         let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("function_code", &ProtoMessage::function_code(self))?;
         m.serialize_entry("msg_type", &f.msg_type)?;
         m.serialize_entry("msg_name", type_name(f.msg_type))?;
         m.serialize_entry("remaining_len", &f.remaining)?;

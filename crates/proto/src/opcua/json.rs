@@ -7,6 +7,7 @@ use super::wire::{
     Chunk, Detail, Item, Items, attribute_name, mode_name, policy_short, service_name, status_name,
     token_name,
 };
+use crate::protocols::ProtoMessage;
 
 struct Text<'a>(Option<&'a [u8]>);
 
@@ -26,6 +27,7 @@ fn hex32(v: u32) -> String {
 impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
+        m.serialize_entry("function_code", &ProtoMessage::function_code(self))?;
         m.serialize_entry("msg_type", self.header.msg_type.name())?;
         m.serialize_entry("chunk", &(self.header.chunk as char).to_string())?;
         m.serialize_entry("size", &self.header.size)?;

@@ -4,6 +4,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::Message;
 use super::wire::{Blocks, block_name, service_name, service_type_name};
+use crate::protocols::ProtoMessage;
 
 fn s(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -14,6 +15,7 @@ impl Serialize for Message<'_> {
         let f = &self.frame;
         let x = &f.facts;
         let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("function_code", &ProtoMessage::function_code(self))?;
         m.serialize_entry("frame_id", &f.frame_id)?;
         m.serialize_entry("service_id", &f.service_id)?;
         m.serialize_entry("service", service_name(f.service_id))?;

@@ -4,6 +4,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::Message;
 use super::wire::{block_name, block_types, control_name, op_name, packet_type_name};
+use crate::protocols::ProtoMessage;
 
 fn uuid(u: &[u8; 16]) -> String {
     let h = |r: std::ops::Range<usize>| u[r].iter().map(|b| format!("{b:02x}")).collect::<String>();
@@ -21,6 +22,7 @@ impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let r = &self.rpc;
         let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("function_code", &ProtoMessage::function_code(self))?;
         m.serialize_entry("packet_type", packet_type_name(r.packet_type))?;
         m.serialize_entry("interface", self.interface)?;
         m.serialize_entry("opnum", &r.opnum)?;

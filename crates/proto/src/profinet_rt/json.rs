@@ -3,10 +3,12 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::{Message, class_name};
+use crate::protocols::ProtoMessage;
 
 impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("function_code", &ProtoMessage::function_code(self))?;
         m.serialize_entry("frame_id", &self.frame_id)?;
         m.serialize_entry("class", class_name(self.class))?;
         if let Some((cc, ds, ts)) = self.status {
