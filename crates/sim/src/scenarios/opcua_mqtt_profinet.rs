@@ -423,6 +423,10 @@ fn create_session_result() -> Vec<u8> {
     ua::null(&mut b);
     ua::null(&mut b);
     ua::endpoints(&mut b);
+    ua::null(&mut b); // server software certificates
+    ua::null(&mut b); // server signature
+    ua::null(&mut b);
+    ua::u32(&mut b, 0); // max request message size
     b
 }
 
@@ -449,8 +453,13 @@ fn activate_fields(user: Option<(&str, &str)>) -> Vec<u8> {
     b.push(1);
     b.extend((tok.len() as i32).to_le_bytes());
     b.extend(tok);
+    ua::null(&mut b); // user token signature
+    ua::null(&mut b);
     b
 }
+
+/// ActivateSession response: no nonce, no results, no diagnostics.
+const ACTIVATED: [u8; 12] = [0xff; 12];
 
 fn opcua_normal(cap: &mut Cap) {
     let mut c = UaConn::new(cap, HMI, PLC_SIEMENS, 0x0a01);
@@ -469,13 +478,19 @@ fn opcua_normal(cap: &mut Cap) {
         &create_session_fields("HMI-01 session"),
         &create_session_result(),
     );
-    t = c.call(cap, t, 467, &activate_fields(None), &[0, 0, 0, 0]);
+    t = c.call(cap, t, 467, &activate_fields(None), &ACTIVATED);
     let mut br = vec![0, 0];
     br.extend([0u8; 12]);
     ua::u32(&mut br, 0);
     ua::u32(&mut br, 1);
     br.extend([0, 85, 0, 0, 0, 0, 0, 33, 1, 0, 0, 0, 0, 63, 0, 0, 0]);
-    t = c.call(cap, t, 527, &br, &[1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let mut brr = Vec::new();
+    ua::u32(&mut brr, 1);
+    ua::u32(&mut brr, 0);
+    ua::null(&mut brr);
+    ua::u32(&mut brr, 0);
+    ua::null(&mut brr);
+    t = c.call(cap, t, 527, &br, &brr);
     let mut sub = 1000f64.to_le_bytes().to_vec();
     sub.extend([0x2c, 1, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
     let mut subr = 7u32.to_le_bytes().to_vec();
@@ -519,7 +534,12 @@ fn opcua_normal(cap: &mut Cap) {
         };
         let mut pubr = 7u32.to_le_bytes().to_vec();
         ua::u32(&mut pubr, 0);
-        pubr.extend([0, 1, 0, 0, 0]);
+        pubr.push(0);
+        ua::u32(&mut pubr, n as u32);
+        pubr.extend([0u8; 8]);
+        ua::u32(&mut pubr, 0);
+        ua::null(&mut pubr);
+        ua::null(&mut pubr);
         c.call(cap, t1, 826, &[0, 0, 0, 0], &pubr);
     }
     let t = c.call(cap, cap.at(secs(11)), 473, &[1], &[]);
@@ -541,7 +561,7 @@ fn opcua_abnormal(cap: &mut Cap) {
         t,
         467,
         &activate_fields(Some(("admin", "Siemens1!"))),
-        &[0, 0, 0, 0],
+        &ACTIVATED,
     );
     // Write two setpoints.
     let mut w = Vec::new();
