@@ -98,11 +98,14 @@ impl Serialize for Message<'_> {
                 if let Some(t) = token_id {
                     m.serialize_entry("token_id", &t)?;
                 }
-                if let Some(v) = seq {
-                    m.serialize_entry("sequence_number", &v)?;
-                }
-                if let Some(v) = request_id {
-                    m.serialize_entry("request_id", &v)?;
+                // The sequence header is encrypted with the body on secured channels.
+                if !self.encrypted {
+                    if let Some(v) = seq {
+                        m.serialize_entry("sequence_number", &v)?;
+                    }
+                    if let Some(v) = request_id {
+                        m.serialize_entry("request_id", &v)?;
+                    }
                 }
                 if self.encrypted {
                     m.serialize_entry("encrypted", &true)?;

@@ -368,7 +368,7 @@ impl Session {
         cx: &mut Ctx<'_>,
     ) {
         let request_id = match chunk {
-            Chunk::Secure { request_id, .. } => request_id,
+            Chunk::Secure { request_id, .. } if !encrypted => request_id,
             _ => None,
         };
         let (kind, request) = match cx.dir {

@@ -440,6 +440,7 @@ fn encrypted_channel_reports_unknown_service() {
     assert_eq!(m[1]["opcua"]["encrypted"], true);
     assert_eq!(m[1]["opcua"]["service_name"], "unknown");
     assert!(m[1]["opcua"].get("service_id").is_none());
+    assert!(m[1]["opcua"].get("request_id").is_none());
 }
 
 #[test]
