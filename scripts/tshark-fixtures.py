@@ -266,7 +266,8 @@ SPECS = {
     "sv": ("sv", ["sv.smpCnt"], k_count("sv.smpCnt"), "*/*", None, None),
     "opcua": ("opcua", ["opcua.transport.type", "opcua.servicenodeid.numeric"], k_opcua, "fc/*", None, None),
     "mqtt": ("mqtt", ["mqtt.msgtype"], k_simple("mqtt.msgtype"), "fc/*", None, None),
-    "fins": ("omron", ["omron.command"], k_fins, "fc/*", None, None),
+    # FINS/TCP node-address handshake (otwatch 0xF000/0xF001) is not an omron.command.
+    "fins": ("omron", ["omron.command"], k_fins, "fc/*", [0, 0xF000], None),
     "profinet_dcp": ("pn_dcp", ["pn_dcp.service_id", "pn_dcp.service_type"], k_dcp, "fc/*", None, None),
     "profinet_rt": ("pn_rt", ["pn_rt.frame_id"], k_count("pn_rt.frame_id"), "*/*", None, None),
     "dns": ("dns && !mdns && !llmnr", ["dns.flags.response", "dns.qry.type"], k_dns_like(53), "fc/kind", None, None),

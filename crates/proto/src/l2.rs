@@ -44,10 +44,12 @@ pub fn classify(ether_type: u16, payload: &[u8]) -> Option<Proto> {
     }
 }
 
-/// Profinet frame ids 0xFEFC–0xFEFF are DCP; everything else is RT/IRT/alarm.
+/// Profinet frame ids 0xFEFC–0xFEFF are DCP; everything else is RT/IRT/alarm/PTCP.
 fn profinet_kind(payload: &[u8]) -> Proto {
     match payload {
-        [a, b, ..] if u16::from_be_bytes([*a, *b]) >= 0xfefc => Proto::ProfinetDcp,
+        [a, b, ..] if (0xfefc..=0xfeff).contains(&u16::from_be_bytes([*a, *b])) => {
+            Proto::ProfinetDcp
+        }
         _ => Proto::ProfinetRt,
     }
 }
