@@ -163,10 +163,35 @@ def k_opcua(row):
     code = {"HEL": 1, "ACK": 2, "OPN": 3, "MSG": 4, "CLO": 5, "ERR": 6, "RHE": 7}
     out = []
     for t in types:
-        if t == "MSG" and services:
-            out.append(f"{services.pop(0)}/*")
+        # OPN and CLO bodies carry a service id too; otwatch counts them as OPN/CLO.
+        sid = services.pop(0) if t in ("OPN", "CLO", "MSG") and services else None
+        if t == "MSG" and sid is not None:
+            out.append(f"{sid}/*")
         else:
             out.append(f"{code.get(t, 0)}/*")
+    return out
+
+
+def k_pnrt(row):
+    if "pn_dcp" in row["frame.protocols"]:
+        return []
+    out = []
+    for f in ints(row["pn_rt.frame_id"]):
+        if 0x0100 <= f <= 0x7FFF:
+            c = 1
+        elif 0x8000 <= f <= 0xBFFF:
+            c = 2
+        elif 0xC000 <= f <= 0xFBFF:
+            c = 3
+        elif f == 0xFC01:
+            c = 5
+        elif f == 0xFE01:
+            c = 6
+        elif f <= 0x00FF or 0xFF00 <= f <= 0xFF7F:
+            c = 7
+        else:
+            c = 8
+        out.append(f"{c}/*")
     return out
 
 
@@ -269,7 +294,7 @@ SPECS = {
     # FINS/TCP node-address handshake (otwatch 0xF000/0xF001) is not an omron.command.
     "fins": ("omron", ["omron.command"], k_fins, "fc/*", [0, 0xF000], None),
     "profinet_dcp": ("pn_dcp", ["pn_dcp.service_id", "pn_dcp.service_type"], k_dcp, "fc/*", None, None),
-    "profinet_rt": ("pn_rt", ["pn_rt.frame_id"], k_count("pn_rt.frame_id"), "*/*", None, None),
+    "profinet_rt": ("pn_rt && !pn_dcp", ["pn_rt.frame_id"], k_pnrt, "fc/*", None, None),
     "dns": ("dns && !mdns && !llmnr", ["dns.flags.response", "dns.qry.type"], k_dns_like(53), "fc/kind", None, None),
     "mdns": ("mdns", ["dns.flags.response", "dns.qry.type"], k_dns_like(5353), "fc/kind", None, None),
     "llmnr": ("llmnr", ["dns.flags.response", "dns.qry.type"], k_dns_like(5355), "fc/kind", None, None),
