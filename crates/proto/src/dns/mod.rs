@@ -52,7 +52,7 @@ impl<'a> Message<'a> {
         &self.msg.header
     }
     pub fn qtype(&self) -> u16 {
-        self.msg.question.map_or(0, |q| q.qtype)
+        self.msg.qtype()
     }
 }
 

@@ -168,8 +168,13 @@ fn pointer_loop_is_malformed() {
     let mut s = Session::default();
     let mut rec = Recorder::default();
     udp(Direction::ToServer, &mut s, &[&v], &mut rec);
-    assert_eq!(rec.of("message").len(), 0);
+    // The header is sound: a message (with the type after the pointer) and a malformed event.
+    assert_eq!(rec.of("message").len(), 1);
+    assert_eq!(rec.of("message")[0]["dns"]["qdcount"], 1);
+    assert!(rec.of("message")[0]["dns"].get("query").is_none());
+    assert_eq!(wire::parse(&v).0.unwrap().qtype(), 1);
     let b = rec.of("malformed");
+    assert_eq!(b[0]["error"]["function_code"], 1);
     assert_eq!(b[0]["error"]["code"], "pointer_loop");
     // Two-step loop: a label then a pointer back to it.
     let mut v = vec![0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];

@@ -311,6 +311,34 @@ pub struct Msg<'a> {
     pub question: Option<Question<'a>>,
     /// Offset of the answer section.
     pub answers_off: usize,
+    /// When the first question's name is bad: the type after it (else 0).
+    pub bad_qtype: u16,
+}
+
+impl Msg<'_> {
+    /// Type of the first question (0 when there is none).
+    #[inline]
+    pub fn qtype(&self) -> u16 {
+        self.question.map_or(self.bad_qtype, |q| q.qtype)
+    }
+    /// The records after the questions are not walkable (a question was bad).
+    fn records_unusable(&self) -> bool {
+        self.header.qdcount > 0 && self.question.is_none()
+    }
+}
+
+/// The end of the name at `off` in the record stream, without following
+/// pointers (labels up to a zero byte or a pointer).
+fn skip_name(msg: &[u8], mut off: usize) -> Option<usize> {
+    loop {
+        let l = *msg.get(off)?;
+        match l & 0xc0 {
+            0 if l == 0 => return Some(off + 1),
+            0 => off += 1 + l as usize,
+            0xc0 => return Some(off + 2),
+            _ => return None,
+        }
+    }
 }
 
 fn read_record(buf: &[u8], off: usize) -> Option<Result<(Record<'_>, usize), Error>> {
@@ -367,7 +395,25 @@ pub fn parse(buf: &[u8]) -> (Option<Msg<'_>>, Result<(), Error>) {
                 }
                 off = p;
             }
-            Err(e) => return (None, Err(e)),
+            Err(e) => {
+                // The header is sound: the message is still reported, with the
+                // question type when the name's extent on the wire is known.
+                let qtype = if i == 0 {
+                    skip_name(buf, off)
+                        .and_then(|p| be16_at(buf, p))
+                        .unwrap_or(0)
+                } else {
+                    question.map_or(0, |q| q.qtype)
+                };
+                let msg = Msg {
+                    buf,
+                    header,
+                    question: if i == 0 { None } else { question },
+                    answers_off: off,
+                    bad_qtype: qtype,
+                };
+                return (Some(msg), Err(e));
+            }
         }
         if i as usize >= MAX_RECORDS {
             break;
@@ -378,6 +424,7 @@ pub fn parse(buf: &[u8]) -> (Option<Msg<'_>>, Result<(), Error>) {
         header,
         question,
         answers_off: off,
+        bad_qtype: 0,
     };
     let counts = [header.ancount, header.nscount, header.arcount];
     let mut n = 0;
@@ -438,11 +485,15 @@ impl<'a> Msg<'a> {
         Records {
             buf: self.buf,
             off: self.answers_off,
-            left: [
-                self.header.ancount,
-                self.header.nscount,
-                self.header.arcount,
-            ],
+            left: if self.records_unusable() {
+                [0; 3]
+            } else {
+                [
+                    self.header.ancount,
+                    self.header.nscount,
+                    self.header.arcount,
+                ]
+            },
         }
     }
 }
