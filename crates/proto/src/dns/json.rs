@@ -47,10 +47,11 @@ impl Serialize for Message<'_> {
         m.serialize_entry("id", &h.id)?;
         m.serialize_entry("response", &h.response())?;
         m.serialize_entry("opcode", &h.opcode())?;
+        // The type of the first question (0 without one): the function code.
+        m.serialize_entry("qtype", &self.qtype())?;
+        m.serialize_entry("qtype_name", type_name(self.qtype()))?;
         if let Some(q) = self.msg.question {
             m.serialize_entry("query", &q.name.to_dotted())?;
-            m.serialize_entry("qtype", &q.qtype)?;
-            m.serialize_entry("qtype_name", type_name(q.qtype))?;
             // mDNS uses the top bit of the class as "unicast response wanted".
             m.serialize_entry("qclass", &q.qclass)?;
         }
