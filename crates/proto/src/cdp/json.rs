@@ -12,6 +12,10 @@ impl Serialize for Message<'_> {
         let c = &self.cdp;
         let txt = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
         let mut m = s.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         m.serialize_entry("version", &c.version)?;
         m.serialize_entry("ttl", &c.ttl)?;
         m.serialize_entry("checksum", &c.checksum)?;

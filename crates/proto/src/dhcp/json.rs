@@ -15,6 +15,10 @@ impl Serialize for Message<'_> {
         let ip = |a: [u8; 4]| Ipv4Addr::from(a);
         let txt = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
         let mut m = s.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         m.serialize_entry("op", &d.op)?;
         m.serialize_entry("msg_type", &d.msg_type)?;
         m.serialize_entry("msg_type_name", msg_type_name(d.msg_type))?;

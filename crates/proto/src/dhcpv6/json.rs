@@ -10,6 +10,10 @@ use crate::json::Hex;
 impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         m.serialize_entry("msg_type", &self.msg_type)?;
         m.serialize_entry("msg_type_name", msg_type_name(self.msg_type))?;
         m.serialize_entry("xid", &self.xid)?;

@@ -44,6 +44,10 @@ impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let h = self.msg.header;
         let mut m = s.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         m.serialize_entry("id", &h.id)?;
         m.serialize_entry("response", &h.response())?;
         m.serialize_entry("opcode", &h.opcode())?;

@@ -24,6 +24,10 @@ impl Serialize for Orig {
 impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         m.serialize_entry("version", &self.version)?;
         m.serialize_entry("type", &self.icmp_type)?;
         m.serialize_entry("code", &self.code)?;

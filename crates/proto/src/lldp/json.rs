@@ -62,6 +62,10 @@ impl Serialize for Message<'_> {
         let l = &self.lldp;
         let txt = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
         let mut m = s.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         m.serialize_entry("chassis_id_subtype", &l.chassis_subtype)?;
         m.serialize_entry("chassis_id", &Id(l.chassis_subtype, l.chassis_id, true))?;
         m.serialize_entry("port_id_subtype", &l.port_subtype)?;

@@ -7,6 +7,10 @@ use super::{Message, mode_name};
 impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         m.serialize_entry("version", &self.version)?;
         m.serialize_entry("mode", &self.mode)?;
         m.serialize_entry("mode_name", mode_name(self.mode))?;

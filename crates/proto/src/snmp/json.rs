@@ -79,6 +79,10 @@ impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let p = &self.snmp;
         let mut m = s.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         m.serialize_entry("version", &p.version)?;
         if p.version != 3 {
             m.serialize_entry("community", &String::from_utf8_lossy(p.community))?;

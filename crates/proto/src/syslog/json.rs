@@ -15,6 +15,10 @@ impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let txt = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
         let mut m = s.serialize_map(None)?;
+        m.serialize_entry(
+            "function_code",
+            &crate::protocols::ProtoMessage::function_code(self),
+        )?;
         m.serialize_entry("pri", &self.pri)?;
         m.serialize_entry("facility", &self.facility())?;
         m.serialize_entry("severity", &self.severity())?;
