@@ -138,7 +138,7 @@ pub fn addresses(v: &[u8], max: usize) -> impl Iterator<Item = IpAddr> + '_ {
         })
         .filter_map(|(proto, a)| match (proto, a.len()) {
             ([0xcc], 4) => Some(IpAddr::V4(Ipv4Addr::new(a[0], a[1], a[2], a[3]))),
-            (p, 16) if p.ends_with(&[0x86, 0xdd]) => {
+            ([.., 0x86, 0xdd], 16) => {
                 let mut x = [0u8; 16];
                 x.copy_from_slice(a);
                 Some(IpAddr::V6(Ipv6Addr::from(x)))

@@ -83,9 +83,16 @@ const NMS: Host = Host::v4([0x00, 0x14, 0x22, 0x4e, 0x10, 0x05], [10, 10, 1, 5],
 const SWITCH_MAC: [u8; 6] = [0x00, 0x0e, 0x8c, 0x9a, 0x20, 0x02];
 const SWITCH: Host = Host::v4(SWITCH_MAC, [10, 10, 1, 2], 64);
 /// Outside scanner seen through the router.
-const SCANNER: Host = Host::v4([0, 0x14, 0x22, 0x99, 0, 0x66], [192, 168, 10, 66], 64).via_router(ROUTER_MAC);
+const SCANNER: Host =
+    Host::v4([0, 0x14, 0x22, 0x99, 0, 0x66], [192, 168, 10, 66], 64).via_router(ROUTER_MAC);
 const MDNS_GROUP: Host = Host::v4([0x01, 0x00, 0x5e, 0, 0, 0xfb], [224, 0, 0, 251], 255);
 const LLMNR_GROUP: Host = Host::v4([0x01, 0x00, 0x5e, 0, 0, 0xfc], [224, 0, 0, 252], 1);
+
+/// Query name, type, response flags, answers (type, data).
+type DnsExchange = (&'static str, u16, u16, Vec<(u16, Vec<u8>)>);
+/// Community, PDU tag, request varbinds, response varbinds, the two integers
+/// after the request id.
+type SnmpExchange = (&'static str, u8, Vec<Vec<u8>>, Vec<Vec<u8>>, u32, u32);
 
 fn msg(cap: &mut Cap, t: Timestamp, proto: &'static str, fc: u16, request: bool) {
     cap.truth(t, Truth::msg(proto, fc, request));
@@ -189,7 +196,10 @@ fn dns_dhcp(cap: &mut Cap) {
         (61, &[1, 0x00, 0x14, 0x22, 0x4e, 0x10, 0x42]),
         (12, b"EWS-0042"),
         (60, b"MSFT 5.0"),
-        (55, &[1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252]),
+        (
+            55,
+            &[1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252],
+        ),
     ];
     let server_opts: &[(u8, &[u8])] = &[
         (54, &[10, 10, 1, 1]),
@@ -203,7 +213,12 @@ fn dns_dhcp(cap: &mut Cap) {
     up.send(cap, t, Dir::ToServer, &dhcp(1, 1, xid, [0; 4], client_opts));
     msg(cap, t, "dhcp", 1, true);
     t = t.add_nanos(ms(3));
-    down.send(cap, t, Dir::ToServer, &dhcp(2, 2, xid, [10, 10, 1, 42], server_opts));
+    down.send(
+        cap,
+        t,
+        Dir::ToServer,
+        &dhcp(2, 2, xid, [10, 10, 1, 42], server_opts),
+    );
     msg(cap, t, "dhcp", 2, false);
     t = t.add_nanos(ms(2));
     let mut req_opts = client_opts.to_vec();
@@ -212,7 +227,12 @@ fn dns_dhcp(cap: &mut Cap) {
     up.send(cap, t, Dir::ToServer, &dhcp(1, 3, xid, [0; 4], &req_opts));
     msg(cap, t, "dhcp", 3, true);
     t = t.add_nanos(ms(3));
-    down.send(cap, t, Dir::ToServer, &dhcp(2, 5, xid, [10, 10, 1, 42], server_opts));
+    down.send(
+        cap,
+        t,
+        Dir::ToServer,
+        &dhcp(2, 5, xid, [10, 10, 1, 42], server_opts),
+    );
     msg(cap, t, "dhcp", 5, false);
 
     // NetBIOS registrations (broadcast, UDP 137 both sides).
@@ -220,7 +240,12 @@ fn dns_dhcp(cap: &mut Cap) {
     let mut nb = UdpFlow::new(cap, WS, nb_bcast, 137, 137);
     for (i, (name, group)) in [("EWS-0042", false), ("PLANT", true)].iter().enumerate() {
         t = t.add_nanos(ms(200));
-        nb.send(cap, t, Dir::ToServer, &nbns_registration(0x8000 + i as u16, name, *group, [10, 10, 1, 42]));
+        nb.send(
+            cap,
+            t,
+            Dir::ToServer,
+            &nbns_registration(0x8000 + i as u16, name, *group, [10, 10, 1, 42]),
+        );
         msg(cap, t, "nbns", 5, true);
     }
 
@@ -233,7 +258,12 @@ fn dns_dhcp(cap: &mut Cap) {
     md.send(cap, t, Dir::ToServer, &ann);
     msg(cap, t, "mdns", 0, false);
     t = t.add_nanos(ms(20));
-    md.send(cap, t, Dir::ToServer, &dns_msg(0, 0, "_workstation._tcp.local", 12, &[]));
+    md.send(
+        cap,
+        t,
+        Dir::ToServer,
+        &dns_msg(0, 0, "_workstation._tcp.local", 12, &[]),
+    );
     msg(cap, t, "mdns", 12, true);
 
     // LLMNR query (multicast) and the unicast answer.
@@ -245,13 +275,23 @@ fn dns_dhcp(cap: &mut Cap) {
     msg(cap, t, "llmnr", 1, true);
     let mut ll_back = UdpFlow::new(cap, WS, FILESERVER, port, 5355);
     t = t.add_nanos(ms(1));
-    ll_back.send(cap, t, Dir::ToClient, &dns_msg(id, 0x8000, "fileserver", 1, &[(1, vec![10, 10, 1, 60])]));
+    ll_back.send(
+        cap,
+        t,
+        Dir::ToClient,
+        &dns_msg(id, 0x8000, "fileserver", 1, &[(1, vec![10, 10, 1, 60])]),
+    );
     msg(cap, t, "llmnr", 1, false);
 
     // DNS over UDP to the plant DNS server.
     let ptr = dns_name("plc-m340.plant.local");
-    let queries: [(&str, u16, u16, Vec<(u16, Vec<u8>)>); 4] = [
-        ("historian.plant.local", 1, 0x8180, vec![(1, vec![192, 168, 10, 20])]),
+    let queries: [DnsExchange; 4] = [
+        (
+            "historian.plant.local",
+            1,
+            0x8180,
+            vec![(1, vec![192, 168, 10, 20])],
+        ),
         ("historian.plant.local", 28, 0x8180, vec![]),
         ("21.1.10.10.in-addr.arpa", 12, 0x8180, vec![(12, ptr)]),
         ("nosuch.plant.local", 1, 0x8183, vec![]),
@@ -274,7 +314,9 @@ fn dns_dhcp(cap: &mut Cap) {
     let q = dns_msg(id, 0x0100, "plant.local", 6, &[]);
     let mut soa = dns_name("ns1.plant.local");
     soa.extend(dns_name("hostmaster.plant.local"));
-    soa.extend([0, 0, 0, 7, 0, 0, 0x0e, 0x10, 0, 0, 3, 0x84, 0, 9, 0x3a, 0x80, 0, 0, 1, 0x2c]);
+    soa.extend([
+        0, 0, 0, 7, 0, 0, 0x0e, 0x10, 0, 0, 3, 0x84, 0, 9, 0x3a, 0x80, 0, 0, 1, 0x2c,
+    ]);
     let r = dns_msg(id, 0x8580, "plant.local", 6, &[(6, soa)]);
     let framed = |m: &[u8]| {
         let mut v = (m.len() as u16).to_be_bytes().to_vec();
@@ -324,7 +366,10 @@ const SYS_LOCATION: &[u8] = &[0x2b, 6, 1, 2, 1, 1, 6, 0];
 const IF_DESCR: &[u8] = &[0x2b, 6, 1, 2, 1, 2, 2, 1, 2];
 
 fn pdu(tag: u8, rid: u32, a: u32, b: u32, vbs: &[Vec<u8>]) -> Vec<u8> {
-    tlv(0xa0 | tag, &[int(rid), int(a), int(b), tlv(0x30, &vbs.concat())].concat())
+    tlv(
+        0xa0 | tag,
+        &[int(rid), int(a), int(b), tlv(0x30, &vbs.concat())].concat(),
+    )
 }
 
 fn v2c(community: &str, pdu: Vec<u8>) -> Vec<u8> {
@@ -332,11 +377,22 @@ fn v2c(community: &str, pdu: Vec<u8>) -> Vec<u8> {
 }
 
 fn v3(msg_id: u32, user: &str, flags: u8, data: Vec<u8>) -> Vec<u8> {
-    let global = tlv(0x30, &[int(msg_id), int(1500), tlv(4, &[flags]), int(3)].concat());
+    let global = tlv(
+        0x30,
+        &[int(msg_id), int(1500), tlv(4, &[flags]), int(3)].concat(),
+    );
     let engine = [0x80, 0, 0x10, 0x39, 3, 0x00, 0x0e, 0x8c, 0x9a, 0x20, 0x02];
     let usm = tlv(
         0x30,
-        &[tlv(4, &engine), int(3), int(86400), tlv(4, user.as_bytes()), tlv(4, &[]), tlv(4, &[])].concat(),
+        &[
+            tlv(4, &engine),
+            int(3),
+            int(86400),
+            tlv(4, user.as_bytes()),
+            tlv(4, &[]),
+            tlv(4, &[]),
+        ]
+        .concat(),
     );
     tlv(0x30, &[int(3), global, tlv(4, &usm), data].concat())
 }
@@ -346,7 +402,7 @@ fn snmp(cap: &mut Cap) {
     let mut f = UdpFlow::new(cap, NMS, SWITCH, port, 161);
     let mut t = cap.at(ms(50));
     let null = || tlv(5, &[]);
-    let exchanges: Vec<(&str, u8, Vec<Vec<u8>>, Vec<Vec<u8>>, u32, u32)> = vec![
+    let exchanges: Vec<SnmpExchange> = vec![
         (
             "public",
             0,
@@ -389,10 +445,20 @@ fn snmp(cap: &mut Cap) {
     for (community, tag, req, resp, a, b) in exchanges {
         let rid = cap.rng.next_u32() & 0x7fff_ffff;
         t = t.add_nanos(secs(1));
-        f.send(cap, t, Dir::ToServer, &v2c(community, pdu(tag, rid, a, b, &req)));
+        f.send(
+            cap,
+            t,
+            Dir::ToServer,
+            &v2c(community, pdu(tag, rid, a, b, &req)),
+        );
         msg(cap, t, "snmp", tag as u16, true);
         t = t.add_nanos(cap.rng.micros(800, 4_000));
-        f.send(cap, t, Dir::ToClient, &v2c(community, pdu(2, rid, 0, 0, &resp)));
+        f.send(
+            cap,
+            t,
+            Dir::ToClient,
+            &v2c(community, pdu(2, rid, 0, 0, &resp)),
+        );
         msg(cap, t, "snmp", 2, false);
     }
     // v1 linkDown trap from the switch to the manager.
@@ -408,14 +474,25 @@ fn snmp(cap: &mut Cap) {
         tlv(0x30, &varbind(&[0x2b, 6, 1, 2, 1, 2, 2, 1, 1, 3], int(3))),
     ]
     .concat();
-    let m = tlv(0x30, &[int(0), tlv(4, b"public"), tlv(0xa4, &body)].concat());
+    let m = tlv(
+        0x30,
+        &[int(0), tlv(4, b"public"), tlv(0xa4, &body)].concat(),
+    );
     trap.send(cap, t, Dir::ToServer, &m);
     msg(cap, t, "snmp", 4, true);
     // SNMPv3: a plain get and an encrypted answer.
     let port = cap.rng.ephemeral_port();
     let mut f3 = UdpFlow::new(cap, NMS, SWITCH, port, 161);
     t = t.add_nanos(secs(1));
-    let scoped = tlv(0x30, &[tlv(4, &[]), tlv(4, &[]), pdu(0, 4711, 0, 0, &[varbind(SYS_NAME, null())])].concat());
+    let scoped = tlv(
+        0x30,
+        &[
+            tlv(4, &[]),
+            tlv(4, &[]),
+            pdu(0, 4711, 0, 0, &[varbind(SYS_NAME, null())]),
+        ]
+        .concat(),
+    );
     f3.send(cap, t, Dir::ToServer, &v3(91, "nms", 0x04, scoped));
     msg(cap, t, "snmp", 0, true);
     t = t.add_nanos(ms(3));
@@ -451,7 +528,13 @@ fn icmp4(src: &Host, dst: &Host, ty: u8, code: u8, rest: [u8; 4], payload: &[u8]
     f
 }
 
-fn icmp6(src: ([u8; 6], Ipv6Addr), dst: ([u8; 6], Ipv6Addr), ty: u8, rest: [u8; 4], payload: &[u8]) -> Vec<u8> {
+fn icmp6(
+    src: ([u8; 6], Ipv6Addr),
+    dst: ([u8; 6], Ipv6Addr),
+    ty: u8,
+    rest: [u8; 4],
+    payload: &[u8],
+) -> Vec<u8> {
     let b = PacketBuilder::ethernet2(src.0, dst.0)
         .ipv6(src.1.octets(), dst.1.octets(), 255)
         .icmpv6_raw(ty, 0, rest);
@@ -472,7 +555,10 @@ fn lldp_frame(port: u8, truncate_desc: bool) -> Vec<u8> {
         lldp_tlv(1, &[[4u8].as_slice(), &SWITCH_MAC].concat()),
         lldp_tlv(2, format!("\x05port-00{port}").as_bytes()),
         lldp_tlv(3, &[0, 120]),
-        lldp_tlv(4, format!("Siemens, SIMATIC NET, Ethernet Port, X1 P{port}").as_bytes()),
+        lldp_tlv(
+            4,
+            format!("Siemens, SIMATIC NET, Ethernet Port, X1 P{port}").as_bytes(),
+        ),
         lldp_tlv(5, b"sw-cell-1"),
     ]
     .concat();
@@ -520,10 +606,20 @@ fn infra(cap: &mut Cap) {
     let mut n = UdpFlow::new(cap, HMI, ROUTER, port, 123);
     for i in 0..3u64 {
         t = t.add_nanos(secs(16));
-        n.send(cap, t, Dir::ToServer, &ntp_packet(3, 0, 0xe9a0_0000_0000_0000 + (i << 36)));
+        n.send(
+            cap,
+            t,
+            Dir::ToServer,
+            &ntp_packet(3, 0, 0xe9a0_0000_0000_0000 + (i << 36)),
+        );
         msg(cap, t, "ntp", 3, true);
         t = t.add_nanos(ms(1));
-        n.send(cap, t, Dir::ToClient, &ntp_packet(4, 1, 0xe9a0_0000_0000_0000 + (i << 36) + 1));
+        n.send(
+            cap,
+            t,
+            Dir::ToClient,
+            &ntp_packet(4, 1, 0xe9a0_0000_0000_0000 + (i << 36) + 1),
+        );
         msg(cap, t, "ntp", 4, false);
     }
     // monlist probe from outside (mode 7, request code 42).
@@ -539,10 +635,16 @@ fn infra(cap: &mut Cap) {
     for (pri, text) in [
         (189u8, "sw-cell-1 LINK: Port X1 P3 link down"),
         (190, "sw-cell-1 LINK: Port X1 P3 link up"),
-        (187, "sw-cell-1 AUTH: login failed for user admin from 192.168.10.66"),
+        (
+            187,
+            "sw-cell-1 AUTH: login failed for user admin from 192.168.10.66",
+        ),
     ] {
         t = t.add_nanos(ms(700));
-        let line = format!("<{pri}>Nov 26 08:15:{:02} {text}", (t.0 / 1_000_000_000) % 60);
+        let line = format!(
+            "<{pri}>Nov 26 08:15:{:02} {text}",
+            (t.0 / 1_000_000_000) % 60
+        );
         s.send(cap, t, Dir::ToServer, line.as_bytes());
         msg(cap, t, "syslog", pri as u16, true);
     }
@@ -569,12 +671,16 @@ fn infra(cap: &mut Cap) {
         cap.push(t, icmp4(&PLC_SCHNEIDER, &HMI, 0, 0, rest, &payload));
         msg(cap, t, "icmp", 0x0000, false);
     }
-    let mut quoted = vec![0x45, 0, 0, 36, 0x12, 0x34, 0, 0, 64, 17, 0, 0, 10, 10, 1, 10, 10, 10, 1, 21];
+    let mut quoted = vec![
+        0x45, 0, 0, 36, 0x12, 0x34, 0, 0, 64, 17, 0, 0, 10, 10, 1, 10, 10, 10, 1, 21,
+    ];
     quoted.extend([0xc3, 0x51, 0x00, 0xa1, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     t = t.add_nanos(ms(200));
     cap.push(t, icmp4(&PLC_SCHNEIDER, &HMI, 3, 3, [0; 4], &quoted));
     other(cap, t, "icmp", 0x0303);
-    let mut q2 = vec![0x45, 0, 0, 60, 0x22, 0x11, 0, 0, 1, 1, 0, 0, 10, 10, 1, 10, 192, 168, 10, 20];
+    let mut q2 = vec![
+        0x45, 0, 0, 60, 0x22, 0x11, 0, 0, 1, 1, 0, 0, 10, 10, 1, 10, 192, 168, 10, 20,
+    ];
     q2.extend([8, 0, 0, 0, 0, 2, 0, 1]);
     t = t.add_nanos(ms(200));
     cap.push(t, icmp4(&ROUTER, &HMI, 11, 0, [0; 4], &q2));
@@ -591,35 +697,83 @@ fn infra(cap: &mut Cap) {
     ns.extend([1, 1]);
     ns.extend(HMI.mac);
     t = t.add_nanos(ms(300));
-    cap.push(t, icmp6((HMI.mac, hmi6), ([0x33, 0x33, 0xff, 0x1c, 0x52, 0xa1], sn), 135, [0; 4], &ns));
+    cap.push(
+        t,
+        icmp6(
+            (HMI.mac, hmi6),
+            ([0x33, 0x33, 0xff, 0x1c, 0x52, 0xa1], sn),
+            135,
+            [0; 4],
+            &ns,
+        ),
+    );
     msg(cap, t, "icmp", 135 << 8, true);
     let mut na = plc6.octets().to_vec();
     na.extend([2, 1]);
     na.extend(PLC_SCHNEIDER.mac);
     t = t.add_nanos(ms(1));
-    cap.push(t, icmp6((PLC_SCHNEIDER.mac, plc6), (HMI.mac, hmi6), 136, [0x60, 0, 0, 0], &na));
+    cap.push(
+        t,
+        icmp6(
+            (PLC_SCHNEIDER.mac, plc6),
+            (HMI.mac, hmi6),
+            136,
+            [0x60, 0, 0, 0],
+            &na,
+        ),
+    );
     msg(cap, t, "icmp", 136 << 8, false);
     let mut rs = vec![1, 1];
     rs.extend(HMI.mac);
     t = t.add_nanos(ms(50));
-    cap.push(t, icmp6((HMI.mac, hmi6), ([0x33, 0x33, 0, 0, 0, 2], allr), 133, [0; 4], &rs));
+    cap.push(
+        t,
+        icmp6(
+            (HMI.mac, hmi6),
+            ([0x33, 0x33, 0, 0, 0, 2], allr),
+            133,
+            [0; 4],
+            &rs,
+        ),
+    );
     msg(cap, t, "icmp", 133 << 8, true);
     let mut ra = vec![0, 0, 0, 0, 0, 0, 0, 0];
     ra.extend([1, 1]);
     ra.extend(ROUTER_MAC);
     t = t.add_nanos(ms(2));
-    cap.push(t, icmp6((ROUTER_MAC, rtr6), ([0x33, 0x33, 0, 0, 0, 1], all), 134, [64, 0, 0x07, 0x08], &ra));
+    cap.push(
+        t,
+        icmp6(
+            (ROUTER_MAC, rtr6),
+            ([0x33, 0x33, 0, 0, 0, 1], all),
+            134,
+            [64, 0, 0x07, 0x08],
+            &ra,
+        ),
+    );
     msg(cap, t, "icmp", 134 << 8, false);
 
     // LLDP from the switch, CDP from the router.
     let lldp_dst = [0x01, 0x80, 0xc2, 0, 0, 0x0e];
     for port in 1..=2u8 {
         t = t.add_nanos(secs(30));
-        cap.push(t, eth_frame(SWITCH_MAC, lldp_dst, None, 0x88cc, &lldp_frame(port, false)));
+        cap.push(
+            t,
+            eth_frame(SWITCH_MAC, lldp_dst, None, 0x88cc, &lldp_frame(port, false)),
+        );
         other(cap, t, "lldp", 0);
     }
     t = t.add_nanos(secs(5));
-    cap.push(t, snap_frame(ROUTER_MAC, [0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcc], 0x00000c, 0x2000, &cdp_packet()));
+    cap.push(
+        t,
+        snap_frame(
+            ROUTER_MAC,
+            [0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcc],
+            0x00000c,
+            0x2000,
+            &cdp_packet(),
+        ),
+    );
     other(cap, t, "cdp", 0);
 }
 
@@ -635,7 +789,12 @@ fn malformed(cap: &mut Cap) {
     cap.truth(t, Truth::msg("dns", 1, true).into_malformed());
     // A normal query on the same flow still works.
     t = t.add_nanos(ms(5));
-    d.send(cap, t, Dir::ToServer, &dns_msg(0x4a12, 0x0100, "historian.plant.local", 1, &[]));
+    d.send(
+        cap,
+        t,
+        Dir::ToServer,
+        &dns_msg(0x4a12, 0x0100, "historian.plant.local", 1, &[]),
+    );
     msg(cap, t, "dns", 1, true);
 
     // DHCP DISCOVER whose host name option runs past the end.
@@ -652,7 +811,10 @@ fn malformed(cap: &mut Cap) {
     // SNMP: the outer SEQUENCE announces 200 bytes, the datagram holds fewer.
     let port = cap.rng.ephemeral_port();
     let mut s = UdpFlow::new(cap, NMS, SWITCH, port, 161);
-    let good = v2c("public", pdu(0, 77, 0, 0, &[varbind(SYS_NAME, tlv(5, &[]))]));
+    let good = v2c(
+        "public",
+        pdu(0, 77, 0, 0, &[varbind(SYS_NAME, tlv(5, &[]))]),
+    );
     let mut bad = good.clone();
     bad[1] = 0x81;
     bad.insert(2, 200);
@@ -665,7 +827,16 @@ fn malformed(cap: &mut Cap) {
 
     // LLDP with a truncated system description TLV.
     t = t.add_nanos(ms(100));
-    cap.push(t, eth_frame(SWITCH_MAC, [0x01, 0x80, 0xc2, 0, 0, 0x0e], None, 0x88cc, &lldp_frame(3, true)));
+    cap.push(
+        t,
+        eth_frame(
+            SWITCH_MAC,
+            [0x01, 0x80, 0xc2, 0, 0, 0x0e],
+            None,
+            0x88cc,
+            &lldp_frame(3, true),
+        ),
+    );
     other(cap, t, "lldp", 0);
     cap.truth(
         t,
