@@ -35,6 +35,19 @@ pub fn mgmt_ip(l: &Lldp<'_>) -> Option<IpAddr> {
     }
 }
 
+/// PROFINET devices (organisationally specific TLVs with OUI 00:0e:cf) send
+/// the port id `port-xxx.<name of station>` and often no system name.
+pub fn profinet_station<'a>(l: &Lldp<'a>) -> Option<&'a [u8]> {
+    let profinet = wire::Tlvs::new(l.tlvs)
+        .flatten()
+        .any(|(t, v)| t == 127 && v.starts_with(&[0x00, 0x0e, 0xcf]));
+    if !profinet || l.port_subtype != 7 {
+        return None;
+    }
+    let dot = l.port_id.iter().position(|&c| c == b'.')?;
+    l.port_id.get(dot + 1..).filter(|s| !s.is_empty())
+}
+
 impl ProtoMessage for Message<'_> {
     #[inline]
     fn function_code(&self) -> u16 {
@@ -44,7 +57,10 @@ impl ProtoMessage for Message<'_> {
     fn identity(&self) -> Option<Identity<'_>> {
         let l = &self.lldp;
         let mut id = Identity::new(Subject::Sender, "lldp");
-        id.hostname = l.sys_name.and_then(crate::ident::text);
+        id.hostname = l
+            .sys_name
+            .and_then(crate::ident::text)
+            .or_else(|| profinet_station(l).and_then(crate::ident::text));
         id.os = l.sys_desc.and_then(crate::ident::text);
         if l.caps_enabled != 0 {
             id.device_class = Some(wire::caps_text(l.caps_enabled).into());

@@ -141,3 +141,33 @@ proptest::proptest! {
         if let (Some(l), _) = wire::parse(&f) { let _ = Message { lldp: l }.identity(); }
     }
 }
+
+#[test]
+fn profinet_name_of_station() {
+    let f = [
+        tlv(1, b"\x07S7-1200 6ES7 214-1AG40-0XB0"),
+        tlv(2, b"\x07port-001.plcxb1d0ed"),
+        tlv(3, &[0, 20]),
+        tlv(127, &[0x00, 0x0e, 0xcf, 2, 0, 0, 0, 0]),
+        tlv(0, &[]),
+    ]
+    .concat();
+    let m = Message {
+        lldp: wire::parse(&f).0.unwrap(),
+    };
+    assert_eq!(
+        m.identity().unwrap().hostname.as_deref(),
+        Some("plcxb1d0ed")
+    );
+    // Without the PROFINET TLV the port id is not a station name.
+    let f = [
+        tlv(1, b"\x07x"),
+        tlv(2, b"\x07port-001.abc"),
+        tlv(3, &[0, 20]),
+    ]
+    .concat();
+    let m = Message {
+        lldp: wire::parse(&f).0.unwrap(),
+    };
+    assert_eq!(m.identity().unwrap().hostname, None);
+}
