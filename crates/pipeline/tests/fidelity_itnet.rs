@@ -462,6 +462,41 @@ fn snmp_fields_match_suricata() {
     assert_eq!(m.iter().filter(|r| r["kind"] == "response").count(), 4);
 }
 
+/// suricata-verify `dns-udp-junkrequest-first`: an SNMP datagram sent to
+/// port 53 is a DNS request with an unreadable question (tshark: no type),
+/// then a FORMERR response and a normal A query/response.
+#[test]
+fn dns_junk_request_matches_tshark() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let recs = common::records(
+        &corpus.join("suricata-verify/tests__dns-udp-junkrequest-first__input.pcap"),
+    );
+    let m = msgs(&recs, "dns");
+    let q: Vec<(String, u64)> = m
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap_or("").to_string(),
+                r["dns"]["qtype"].as_u64().unwrap_or(999),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64)> = vec![
+        ("request".into(), 0),
+        ("response".into(), 0),
+        ("request".into(), 1),
+        ("response".into(), 1),
+    ];
+    assert_eq!(q, want);
+    assert_eq!(m[1]["dns"]["rcode_name"], "FORMERR");
+    assert_eq!(m[3]["dns"]["answers"][0]["data"], "188.165.53.185");
+    let bad: Vec<_> = recs.iter().filter(|r| r["event"] == "malformed").collect();
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0]["error"]["code"], "bad_pointer");
+}
+
 /// suricata-verify `dns-eve`: 4 requests and 4 responses.
 #[test]
 fn dns_kinds_match_suricata() {

@@ -187,6 +187,8 @@ fn pointer_loop_is_malformed() {
         wire::parse(&v).1,
         Err(Error::BadPointer { at: 12, target: 40 })
     );
+    // A pointer out of the message leaves the type unknown (as tshark).
+    assert_eq!(wire::parse(&v).0.unwrap().qtype(), 0);
     let mut v = vec![0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
     v.extend([0x41, 0, 0, 1]);
     assert_eq!(wire::parse(&v).1, Err(Error::BadLabelType(12, 0x41)));

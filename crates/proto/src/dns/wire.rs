@@ -398,8 +398,16 @@ pub fn parse(buf: &[u8]) -> (Option<Msg<'_>>, Result<(), Error>) {
             Err(e) => {
                 // The header is sound: the message is still reported, with the
                 // question type when the name's extent on the wire is known.
+                // As tshark: a looping or forward pointer still lets the type be
+                // read; a name running out of the message does not.
+                let known_extent = match e {
+                    Error::PointerLoop(_) => true,
+                    Error::BadPointer { target, .. } => target < buf.len(),
+                    _ => false,
+                };
                 let qtype = if i == 0 {
                     skip_name(buf, off)
+                        .filter(|_| known_extent)
                         .and_then(|p| be16_at(buf, p))
                         .unwrap_or(0)
                 } else {
