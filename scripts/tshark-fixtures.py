@@ -223,6 +223,29 @@ def k_dns_like(server_port):
     return f
 
 
+def k_nbns(row):
+    resp = ints(row["nbns.flags.response"])
+    ops = ints(row["nbns.flags.opcode"])
+    if not ops:
+        return []
+    return [f"{ops[0]}/{'response' if resp and resp[0] else 'request'}"]
+
+
+def k_dhcp(row):
+    types = ints(row["dhcp.type"])
+    if not types:
+        return []
+    msg = ints(row["dhcp.option.dhcp"])
+    return [f"{msg[0] if msg else 0}/{'request' if types[0] == 1 else 'response'}"]
+
+
+def k_dhcpv6(row):
+    t = ints(row["dhcpv6.msgtype"])
+    if not t:
+        return []
+    return [f"{t[0]}/{'response' if t[0] in (2, 7, 10, 13) else 'request'}"]
+
+
 def k_http(row):
     out = []
     methods = {"GET": 1, "POST": 2, "HEAD": 3, "PUT": 4, "DELETE": 5, "OPTIONS": 6,
@@ -302,7 +325,10 @@ SPECS = {
     "tls": ("tls.handshake.type", ["tls.handshake.type"], k_tls, "fc/*", [5632, 5888], None),
     "smb": ("smb || smb2", ["smb.cmd", "smb2.cmd"], k_smb, "fc/*", None, None),
     "snmp": ("snmp", ["snmp.data"], k_simple("snmp.data"), "fc/*", None, None),
-    "dhcp": ("dhcp", ["dhcp.option.dhcp"], k_simple("dhcp.option.dhcp"), "fc/*", None, None),
+    "dhcp": ("dhcp", ["dhcp.type", "dhcp.option.dhcp"], k_dhcp, "fc/kind", None, None),
+    "dhcpv6": ("dhcpv6", ["dhcpv6.msgtype"], k_dhcpv6, "fc/kind", None, None),
+    "nbns": ("nbns", ["nbns.flags.response", "nbns.flags.opcode"], k_nbns, "fc/kind", None, None),
+    "cdp": ("cdp", ["cdp.version"], lambda row: ["0/*"], "*/*", None, None),
     "ntp": ("ntp", ["ntp.flags.mode"], k_simple("ntp.flags.mode"), "fc/*", None, None),
     "ftp": ("ftp", ["ftp.request.command", "ftp.response.code"], k_ftp, "*/kind", None, None),
     # Banners only (otwatch code 0); tshark has no per-message key for KEXINIT etc.
@@ -320,7 +346,7 @@ STACK = {
     "mqtt": "mqtt", "fins": "omron", "profinet_dcp": "pn_dcp", "profinet_rt": "pn_rt",
     "dns": "dns", "mdns": "mdns", "llmnr": "llmnr", "http": "http", "tls": "tls",
     "smb": "smb", "snmp": "snmp", "dhcp": "dhcp", "ntp": "ntp", "ftp": "ftp", "ssh": "ssh",
-    "icmp": "icmp", "lldp": "lldp", "ads": "ams",
+    "icmp": "icmp", "lldp": "lldp", "ads": "ams", "dhcpv6": "dhcpv6", "nbns": "nbns", "cdp": "cdp",
 }
 
 
@@ -352,8 +378,12 @@ def main():
         counts = {name: Counter() for name in specs}
         for row in tshark_rows(path, fields):
             stack = set(row["frame.protocols"].split(":"))
+            quoted = "icmp" in stack or "icmpv6" in stack
             for name, (_flt, _fields, keyf, shape, rng, _sub) in specs.items():
                 if STACK[name] not in stack:
+                    continue
+                # A packet quoted inside an ICMP error is not a message of its own.
+                if quoted and name != "icmp":
                     continue
                 for k in keyf(row):
                     fc, kind = k.split("/")

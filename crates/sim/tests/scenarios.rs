@@ -335,6 +335,12 @@ fn checksums_are_valid_except_offloaded() {
                         }
                     }
                     17 => assert!(l4_checksum_ok(&src, &dst, 17, &l4), "{name}: UDP checksum"),
+                    // ICMPv4: over the message only; ICMPv6: with the pseudo-header.
+                    1 => assert_eq!(fold(sum(&l4, 0)), 0xffff, "{name}: ICMP checksum"),
+                    58 => assert!(
+                        l4_checksum_ok(&src, &dst, 58, &l4),
+                        "{name}: ICMPv6 checksum"
+                    ),
                     p => panic!("{name}: unexpected IP protocol {p}"),
                 }
             }
