@@ -134,6 +134,19 @@ pub fn classify(d: &Device) -> Classification {
     {
         s.add("Internet", 50, "public IP address");
     }
+    // A subnet-directed broadcast (x.x.x.255) that never sends anything.
+    if let Some(std::net::IpAddr::V4(v4)) = d.ip
+        && v4.octets()[3] == 255
+        && d.packets_sent == 0
+        && d.protocols.values().all(|u| u.messages_sent == 0)
+    {
+        return Classification {
+            device_type: "Multicast/Broadcast",
+            confidence: 80,
+            evidence: vec!["x.x.x.255 address that only receives (subnet broadcast)".into()],
+            ..Default::default()
+        };
+    }
 
     // Industrial roles.
     for (p, u) in &d.protocols {
@@ -328,7 +341,12 @@ pub fn classify(d: &Device) -> Classification {
         }
     }
     // An engineering station is also a client of controllers: it wins over HMI.
-    let best = totals.iter().max_by_key(|t| t.1);
+    // Ties go to the type whose evidence came first (the stronger rules run first).
+    let best = totals
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, t)| (t.1, std::cmp::Reverse(*i)))
+        .map(|(_, t)| t);
     let mut out = match best {
         Some((ty, pts, why)) => {
             let mut why = why.clone();
@@ -497,6 +515,22 @@ mod tests {
             (u.device_type, u.confidence, u.purdue_level),
             ("Unknown", 0, None)
         );
+    }
+
+    #[test]
+    fn lldp_bridge_does_not_make_an_hmi_a_switch() {
+        let mut d = dev();
+        d.identity = Some(Identity {
+            os: Some("Siemens, SIMATIC HMI, KTP700 Basic".into()),
+            device_class: Some("bridge,station".into()),
+            ..Default::default()
+        });
+        assert_eq!(classify(&d).device_type, "HMI");
+        let mut b = dev();
+        b.ip = Some(IpAddr::V4(Ipv4Addr::new(192, 168, 0, 255)));
+        speaks(&mut b, Proto::Bacnet, Role::Server, 1);
+        b.protocols.get_mut(&Proto::Bacnet).unwrap().messages_sent = 0;
+        assert_eq!(classify(&b).device_type, "Multicast/Broadcast");
     }
 
     #[test]
