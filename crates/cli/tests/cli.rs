@@ -351,3 +351,41 @@ fn whole_corpus_runs_without_panic() {
         assert!(e.contains("corrupt") || e.contains("truncated"), "{e}");
     }
 }
+
+/// Identity-bearing messages of every family reach the inventory, and the
+/// device type rules classify the devices that carry them.
+#[test]
+fn inventory_takes_identity_from_every_protocol_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str, &str)] = &[
+        ("s7comm_normal", "s7comm SZL", "PLC"),
+        ("enip_normal", "cip ListIdentity", "PLC"),
+        ("bacnet_normal", "bacnet I-Am", "HVAC"),
+        ("profinet_dcp", "profinet_dcp identify", "I/O Adapter"),
+        ("it_infra", "lldp", "Switch"),
+        ("it_infra", "cdp", "Router"),
+        ("it_dns_dhcp", "dhcp request", "Workstation"),
+        ("it_ftp_smb", "ntlmssp authenticate", "Workstation"),
+        ("mms_normal", "mms identify", ""),
+        ("umas_engineering", "umas READ_ID", "PLC"),
+        ("modbus_polling", "modbus 43/14", "PLC"),
+    ];
+    for (scenario, source, ty) in cases {
+        let (pcap, _) = scenario_file(dir.path(), scenario);
+        let dev = dir.path().join(format!("{scenario}.devices.json"));
+        let out = otwatch(&["analyze", "--quiet", s(&pcap), "--devices", s(&dev)]);
+        assert!(out.status.success(), "{scenario}");
+        let devices: Value = serde_json::from_str(&std::fs::read_to_string(&dev).unwrap()).unwrap();
+        let hit = devices.as_array().unwrap().iter().find(|d| {
+            d["identity"]["sources"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|x| x.as_str().unwrap().starts_with(source)))
+        });
+        let hit =
+            hit.unwrap_or_else(|| panic!("{scenario}: no device with identity from {source}"));
+        if !ty.is_empty() {
+            assert_eq!(hit["class"]["device_type"], *ty, "{scenario}: {hit}");
+            assert!(!hit["class"]["evidence"].as_array().unwrap().is_empty());
+        }
+    }
+}

@@ -280,8 +280,14 @@ pub(super) fn goose_abnormal(cap: &mut Cap) {
     s.publish(cap, t, 2000);
 }
 
-/// One 9-2LE ASDU: 4 currents and 4 voltages with quality.
+/// One 9-2LE ASDU: 4 currents and 4 voltages with quality (confRev 1,
+/// globally synchronised).
 fn asdu(sv_id: &str, smp_cnt: u16, k: f64) -> Vec<u8> {
+    asdu_with(sv_id, smp_cnt, 1, 2, k)
+}
+
+/// One 9-2LE ASDU with the given confRev and smpSynch.
+fn asdu_with(sv_id: &str, smp_cnt: u16, conf_rev: u32, smp_synch: u8, k: f64) -> Vec<u8> {
     let w = 2.0 * std::f64::consts::PI * 50.0 * k / 4000.0;
     let mut data = Vec::with_capacity(64);
     for i in 0..8 {
@@ -304,8 +310,8 @@ fn asdu(sv_id: &str, smp_cnt: u16, k: f64) -> Vec<u8> {
         &[
             cp(0, sv_id.as_bytes()),
             cp(2, &smp_cnt.to_be_bytes()),
-            cp(3, &1u32.to_be_bytes()),
-            cp(5, &[2]),
+            cp(3, &conf_rev.to_be_bytes()),
+            cp(5, &[smp_synch]),
             cp(7, &data),
         ]
         .concat(),
