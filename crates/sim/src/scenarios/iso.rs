@@ -14,6 +14,7 @@ pub(crate) const SCENARIOS: Group = &[
     entry("goose_normal", l2::GOOSE_NORMAL, l2::goose_normal),
     entry("goose_abnormal", l2::GOOSE_ABNORMAL, l2::goose_abnormal),
     entry("sv_stream", l2::SV_STREAM, l2::sv_stream),
+    entry("sv_abnormal", l2::SV_ABNORMAL, l2::sv_abnormal),
 ];
 
 const fn entry(

@@ -41,6 +41,15 @@ cycle, one ASDU per frame): 300 frames (75 ms) with smpCnt counting up and wrapp
 globally synchronised (smpSynch 2), each carrying the 8 currents and voltages with quality. Then \
 a second stream (appid 0x4001) packs 8 ASDUs per frame for 10 frames. 380 ASDUs in total.";
 
+pub(super) const SV_ABNORMAL: &str = "Sampled Values anomalies from the ABB SAM600 merging unit \
+(VLAN 20, appid 0x4000, svID SAM600MU0101, 4000 samples/s, one ASDU per frame, smpCnt from 1200): \
+40 normal samples, then 24 samples lost (smpCnt jumps from 1239 to 1264), 20 samples with smpSynch \
+0 after the unit loses its time source before it resynchronises (smpSynch 2), a confRev change from \
+1 to 2, 10 frames with the simulation bit of Reserved 1 set, and two malformed frames: one cut 30 \
+octets into seqData so that the ASDU's BER length runs past the frame (an ASDU and malformed), and \
+one whose APDU carries tag 0x61 instead of the savPdu tag 0x60 (malformed only). 175 ASDUs, 2 \
+malformed frames.";
+
 struct Publisher {
     src: [u8; 6],
     dst: [u8; 6],
@@ -360,4 +369,80 @@ pub(super) fn sv_stream(cap: &mut Cap) {
             cap.truth(t, other("sv", 0));
         }
     }
+}
+
+/// The sample stream of the SAM600 merging unit in `sv_abnormal`.
+struct MergingUnit {
+    conf_rev: u32,
+    smp_synch: u8,
+    reserved1: u16,
+}
+
+impl MergingUnit {
+    /// The frame payload of sample `k` (one ASDU, smpCnt from 1200, wrapping at 4000).
+    fn payload(&self, k: u32) -> Vec<u8> {
+        let cnt = ((1_200 + k) % 4000) as u16;
+        let a = asdu_with("SAM600MU0101", cnt, self.conf_rev, self.smp_synch, k as f64);
+        frame_payload(0x4000, self.reserved1, &sav(&[a]), None)
+    }
+
+    /// Sends `payload` at the nominal time of sample `k` (4000 samples/s).
+    fn send_raw(cap: &mut Cap, t0: Timestamp, k: u32, payload: &[u8]) -> Timestamp {
+        let t = t0.add_nanos(us(250) * k as i64);
+        cap.push(
+            t,
+            eth_frame(MERGING_UNIT, SV_MC, Some(20), SV_ETHERTYPE, payload),
+        );
+        t
+    }
+
+    /// Publishes samples `ks`, one ASDU per frame.
+    fn publish(&self, cap: &mut Cap, t0: Timestamp, ks: std::ops::Range<u32>) {
+        for k in ks {
+            let t = Self::send_raw(cap, t0, k, &self.payload(k));
+            cap.truth(t, other("sv", 0));
+        }
+    }
+}
+
+pub(super) fn sv_abnormal(cap: &mut Cap) {
+    let t0 = cap.at(ms(10));
+    let mut mu = MergingUnit {
+        conf_rev: 1,
+        smp_synch: 2,
+        reserved1: 0,
+    };
+    mu.publish(cap, t0, 0..40);
+    // 24 samples lost: smpCnt jumps from 1239 to 1264.
+    mu.publish(cap, t0, 64..104);
+    // The merging unit loses its time source (smpSynch 0), then recovers.
+    mu.smp_synch = 0;
+    mu.publish(cap, t0, 104..124);
+    mu.smp_synch = 2;
+    mu.publish(cap, t0, 124..144);
+    // Reconfiguration: confRev 1 -> 2.
+    mu.conf_rev = 2;
+    mu.publish(cap, t0, 144..164);
+    // Simulation bit (Reserved 1, bit 15) set.
+    mu.reserved1 = 0x8000;
+    mu.publish(cap, t0, 164..174);
+    mu.reserved1 = 0;
+    // Malformed: the frame ends 30 octets into seqData while the savPdu,
+    // seqASDU and ASDU lengths announce the whole ASDU (Length matches the
+    // frame): the ASDU is reported and malformed.
+    let mut p = mu.payload(174);
+    p.truncate(p.len() - 30);
+    let len = p.len() as u16;
+    p[2..4].copy_from_slice(&len.to_be_bytes());
+    let t = MergingUnit::send_raw(cap, t0, 174, &p);
+    cap.truth(t, other("sv", 0));
+    cap.truth(t, other("sv", 0).into_malformed());
+    mu.publish(cap, t0, 175..185);
+    // Malformed: the APDU carries tag 0x61 (the goosePdu tag) instead of the
+    // savPdu tag 0x60: malformed only.
+    let mut p = mu.payload(185);
+    p[8] = 0x61;
+    let t = MergingUnit::send_raw(cap, t0, 185, &p);
+    cap.truth(t, other("sv", 0).into_malformed());
+    mu.publish(cap, t0, 186..200);
 }
