@@ -52,6 +52,13 @@ pub(crate) const SCENARIOS: Group = &[
         },
         profinet_io,
     ),
+    (
+        Scenario {
+            name: "profinet_abnormal",
+            description: PROFINET_ABNORMAL,
+        },
+        profinet_abnormal,
+    ),
 ];
 
 /// Siemens SIMATIC IOT2050 IIoT gateway.
@@ -105,6 +112,18 @@ relationship with the ET 200SP (10.10.1.41) over Profinet IO-CM (DCE/RPC on UDP 
 PrmEnd; the device answers ApplicationReady with its own Control request; the controller reads the \
 I&M0 record and finally Releases the AR. In between, cyclic RT_CLASS_1 frames (frame ids \
 0xC000/0xC001) flow both ways and the device sends one low-priority alarm (0xFE01).";
+
+const PROFINET_ABNORMAL: &str = "While the S7-1500 controller (10.10.1.22) exchanges cyclic \
+RT_CLASS_1 data with the ET 200SP (10.10.1.41), a laptop plugged into the Profinet cell \
+(3c:52:82:4d:19:07, 10.10.1.199) sends a DCP Identify All, which the two ET 200SP and the drive \
+answer; it then Sets the ET 200SP's name of station to rogue-io1 and its IP suite to 10.10.1.99, \
+and Sets the Reset to Factory control block (reset communication parameters) of the SINAMICS drive \
+(each answered with success). Over IO-CM (UDP 34964) it Releases the controller's application \
+relationship (IODReleaseBlock, opnum 1), which the ET 200SP accepts, and the device raises a \
+high-priority alarm (frame id 0xFC01) to the controller. Finally two malformed DCP frames from the \
+laptop (a Set whose DCP data length of 256 runs past the frame, an Identify response whose \
+name-of-station block runs past the DCP data) and one malformed IO-CM Write request whose \
+IODWriteReqHeader block runs past the RPC body (a request and malformed).";
 
 // ------------------------------------------------------------------ OPC UA
 
@@ -1316,4 +1335,196 @@ fn profinet_io(cap: &mut Cap) {
     let rel = pnio::ndr(&pnio::control(0x0114, 4), None);
     let relr = pnio::ndr(&pnio::control(0x8114, 8), Some(0));
     rpc_pair(cap, &mut f, t.add_nanos(secs(1)), 1, &rel, &relr);
+}
+
+/// A laptop plugged into the Profinet cell (HP OUI).
+const ROGUE_PN: Host = Host::v4([0x3c, 0x52, 0x82, 0x4d, 0x19, 0x07], [10, 10, 1, 199], 128);
+
+/// Cyclic RT_CLASS_1 frames between the controller and the ET 200SP, every
+/// 32 ms from `t`, `n` cycles from cycle counter `first`.
+fn rt_cycles(cap: &mut Cap, t: Timestamp, first: u16, n: u16) {
+    let (ctl, dev) = (PLC_SIEMENS.mac, ET200_A.mac);
+    for i in 0..n {
+        let tc = t.add_nanos(ms(32) * i as i64);
+        let cycle = (first + i).wrapping_mul(1024);
+        for (src, dst, id) in [(ctl, dev, 0xc000u16), (dev, ctl, 0xc001)] {
+            let mut fr = id.to_be_bytes().to_vec();
+            fr.extend([0x80; 40]);
+            fr.extend(cycle.to_be_bytes());
+            fr.extend([0x35, 0x00]);
+            cap.push(tc, eth_frame(src, dst, None, 0x8892, &fr));
+            cap.truth(tc, rt_truth(3));
+        }
+    }
+}
+
+fn rt_truth(class: u16) -> Truth {
+    Truth {
+        proto: "profinet_rt",
+        function_code: class,
+        kind: "other",
+        malformed: false,
+    }
+}
+
+fn profinet_abnormal(cap: &mut Cap) {
+    let rogue = ROGUE_PN;
+    let t = cap.at(ms(100));
+    rt_cycles(cap, t, 0, 5);
+    // Reconnaissance: Identify All from the laptop.
+    let t = cap.at(ms(300));
+    let mut all = Vec::new();
+    dcp_block(&mut all, 0xff, 0xff, &[]);
+    l2(
+        cap,
+        t,
+        rogue.mac,
+        PN_MCAST,
+        &dcp(0xfefe, 5, 0, 0x0000_0101, 1, &all),
+        dcp_truth(5, 0),
+    );
+    let devices = [
+        (ET200_A, "et200sp-tank1", "ET 200SP", 0x0313u16),
+        (ET200_B, "et200sp-tank2", "ET 200SP", 0x0313),
+        (DRIVE, "g120-pump3", "SINAMICS G120", 0x0505),
+    ];
+    for (i, (h, name, kind, id)) in devices.iter().enumerate() {
+        let tr = t.add_nanos(ms(3 + i as i64 * 9) + cap.rng.micros(0, 900));
+        let b = identify_blocks(name, kind, *id, 1, ip_octets(h));
+        l2(
+            cap,
+            tr,
+            h.mac,
+            rogue.mac,
+            &dcp(0xfeff, 5, 1, 0x0000_0101, 0, &b),
+            dcp_truth(5, 1),
+        );
+    }
+    // A Set from the laptop and the device's success response.
+    let set = |cap: &mut Cap, t: Timestamp, dst: [u8; 6], xid: u32, b: &[u8], resp: [u8; 2]| {
+        l2(
+            cap,
+            t,
+            rogue.mac,
+            dst,
+            &dcp(0xfefd, 4, 0, xid, 0, b),
+            dcp_truth(4, 0),
+        );
+        let mut r = Vec::new();
+        dcp_block(&mut r, 5, 4, &[resp[0], resp[1], 0]);
+        let t1 = t.add_nanos(ms(2) + cap.rng.micros(0, 800));
+        l2(
+            cap,
+            t1,
+            dst,
+            rogue.mac,
+            &dcp(0xfefd, 4, 1, xid, 0, &r),
+            dcp_truth(4, 1),
+        );
+    };
+    // Rename the ET 200SP (temporary), then move it to another IP address.
+    let t = cap.at(secs(1));
+    let mut b = Vec::new();
+    let mut d = vec![0, 0];
+    d.extend(b"rogue-io1");
+    dcp_block(&mut b, 2, 2, &d);
+    set(cap, t, ET200_A.mac, 0x0000_0102, &b, [2, 2]);
+    let mut b = Vec::new();
+    dcp_block(
+        &mut b,
+        1,
+        2,
+        &[0, 0, 10, 10, 1, 99, 255, 255, 255, 0, 10, 10, 1, 1],
+    );
+    set(
+        cap,
+        t.add_nanos(ms(150)),
+        ET200_A.mac,
+        0x0000_0103,
+        &b,
+        [1, 2],
+    );
+    // Reset to Factory of the drive: BlockQualifier 0x0004, mode 2 (reset
+    // communication parameters).
+    let mut b = Vec::new();
+    dcp_block(&mut b, 5, 6, &[0x00, 0x04]);
+    set(
+        cap,
+        t.add_nanos(ms(400)),
+        DRIVE.mac,
+        0x0000_0104,
+        &b,
+        [5, 6],
+    );
+
+    // IO-CM: the laptop releases the controller's AR on the ET 200SP.
+    let mut f = UdpFlow::new(cap, rogue, ET200_A, 0xc0a0, 34964);
+    let act = [
+        0x6b, 0x1f, 0x90, 0x3a, 0x42, 0x7e, 0x11, 0xef, 0x9a, 0x01, 0x3c, 0x52, 0x82, 0x4d, 0x19,
+        0x07,
+    ];
+    let t = cap.at(secs(2));
+    let rel = pnio::ndr(&pnio::control(0x0114, 4), None);
+    f.send(cap, t, Dir::ToServer, &pnio::rpc(0, false, act, 0, 1, &rel));
+    cap.truth(t, Truth::msg("profinet_io", 1, true));
+    let t1 = t.add_nanos(ms(2) + cap.rng.micros(0, 600));
+    let relr = pnio::ndr(&pnio::control(0x8114, 8), Some(0));
+    f.send(
+        cap,
+        t1,
+        Dir::ToClient,
+        &pnio::rpc(2, false, act, 0, 1, &relr),
+    );
+    cap.truth(t1, Truth::msg("profinet_io", 1, false));
+    // The device raises a high-priority alarm to the controller.
+    let ta = t1.add_nanos(ms(4));
+    let mut fr = 0xfc01u16.to_be_bytes().to_vec();
+    fr.extend([
+        0x00, 0x01, 0x00, 0x01, 0x11, 0x00, 0x00, 0x01, 0x00, 0x05, 0, 0,
+    ]);
+    cap.push(
+        ta,
+        eth_frame(ET200_A.mac, PLC_SIEMENS.mac, None, 0x8892, &fr),
+    );
+    cap.truth(ta, rt_truth(5));
+
+    // Malformed DCP: a Set whose DCP data length (256) runs past the frame.
+    let t = cap.at(secs(3));
+    let mut b = Vec::new();
+    let mut d = vec![0, 1];
+    d.extend(b"plc-line1");
+    dcp_block(&mut b, 2, 2, &d);
+    let mut p = dcp(0xfefd, 4, 0, 0x0000_0105, 0, &b);
+    p[10..12].copy_from_slice(&256u16.to_be_bytes());
+    cap.push(t, eth_frame(rogue.mac, PLC_SIEMENS.mac, None, 0x8892, &p));
+    cap.truth(t, dcp_truth(4, 0).into_malformed());
+    // An Identify response whose name-of-station block announces 200 octets.
+    let t = t.add_nanos(ms(500));
+    let mut b = identify_blocks("rogue-io1", "ET 200SP", 0x0313, 1, [10, 10, 1, 99]);
+    b[2..4].copy_from_slice(&200u16.to_be_bytes());
+    cap.push(
+        t,
+        eth_frame(
+            rogue.mac,
+            PLC_SIEMENS.mac,
+            None,
+            0x8892,
+            &dcp(0xfeff, 5, 1, 0x0000_0106, 0, &b),
+        ),
+    );
+    cap.truth(t, dcp_truth(5, 1).into_malformed());
+    // Malformed IO-CM: a Write request whose IODWriteReqHeader block claims
+    // 0x0100 octets: reported as a request and malformed.
+    let t = t.add_nanos(ms(500));
+    let mut w = pnio::rw(0x0008, 1, 1, 1, 0x1f4, 4);
+    w[2..4].copy_from_slice(&0x0100u16.to_be_bytes());
+    w.extend([0, 0, 0, 0]);
+    f.send(
+        cap,
+        t,
+        Dir::ToServer,
+        &pnio::rpc(0, false, act, 1, 3, &pnio::ndr(&w, None)),
+    );
+    cap.truth(t, Truth::msg("profinet_io", 3, true));
+    cap.truth(t, Truth::msg("profinet_io", 3, true).into_malformed());
 }
