@@ -52,6 +52,13 @@ pub(crate) const SCENARIOS: Group = &[
         },
         plus_session,
     ),
+    (
+        Scenario {
+            name: "s7comm_plus_abnormal",
+            description: PLUS_ABNORMAL,
+        },
+        plus_abnormal,
+    ),
 ];
 
 const NORMAL: &str = "The HMI (10.10.1.10) connects over ISO-on-TCP (port 102) to a Siemens S7-300 \
@@ -83,6 +90,16 @@ V3 PDUs with their 32-byte integrity part: SetMultiVariables (session key), an E
 fragmented over two S7comm-plus frames (counted once) and a GetMultiVariables response split over two \
 COTP DT TPDUs, five cyclic GetMultiVariables, a SetVariable, an extended keep-alive from the HMI, and a \
 DeleteObject at the end.";
+
+const PLUS_ABNORMAL: &str = "An engineering workstation (192.168.10.50, routed through the OT \
+firewall) opens an S7comm-plus session to the S7-1500 CPU 1511-1 PN (10.10.1.41) with the \
+engineering TSAPs \"SIMATIC-ROOT-ES\": COTP connect, a V1 CreateObject (session setup) and a V3 \
+SetMultiVariables (session key), then program-related writes: a SetVariable of the CPU's requested \
+operating state (object 0x34, attribute 2167) to STOP, a DeleteObject of a program block, and a \
+SetVariable of the operating state back to RUN, each answered by the PLC. The workstation then \
+sends three PDUs the PLC does not answer: a V3 PDU with the unknown opcode 0x35, a V3 frame whose \
+data length (1024) runs past the frame, and a V3 frame whose data header ends after the opcode. 10 \
+S7comm-plus messages and 3 malformed S7comm-plus PDUs.";
 
 // ---------------------------------------------------------------- framing
 
@@ -767,5 +784,79 @@ fn plus_session(cap: &mut Cap) {
         &[0x70, 0x00, 0x03, 0x8a, 0x00],
         &[0x00, 0x00],
     );
+    p.c.close(cap);
+}
+
+fn plus_abnormal(cap: &mut Cap) {
+    let c = Iso::open(cap, EWS, PLC_S7_1500, ms(100));
+    let mut p = Plus {
+        c,
+        seq: 0,
+        session: 0x0000_0120,
+    };
+    p.c.connect(cap, b"SIMATIC-ROOT-ES", b"SIMATIC-ROOT-ES");
+    // V1 CreateObject: the PLC answers with the session id.
+    let mut create = vec![0x00, 0x00, 0x01, 0x20, 0x00, 0x00, 0x00, 0x00];
+    create.extend_from_slice(
+        b"\xa1\x00\x00\x01\x20\x82\x1f\x00\x00\xa3\x81\x69\x00\x15\x16ServerSessionVersion",
+    );
+    let mut created = vec![
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x87, 0xa0, 0x00, 0x00,
+    ];
+    created.extend_from_slice(b"\xa1\x70\x00\x04\x1d");
+    p.exchange(cap, 1, 0x04ca, &create, &created);
+    p.session = 0x7000_041d;
+    p.exchange(
+        cap,
+        3,
+        0x0542,
+        &[
+            0x00, 0x00, 0x04, 0x1d, 0x20, 0x01, 0x01, 0x82, 0x32, 0x01, 0x00, 0x17, 0x00,
+        ],
+        &[0x00, 0x00, 0x00],
+    );
+    // SetVariable on the CPU execution unit (object 0x34), attribute
+    // operatingStateREQ (2167, VLQ 0x90 0x77): 1 = STOP.
+    p.c.t = cap.at_jittered(secs(1), 5_000);
+    let state = |v: u8| {
+        [
+            0x00, 0x00, 0x00, 0x34, 0x01, 0x90, 0x77, 0x00, 0x04, v, 0x00,
+        ]
+    };
+    p.exchange(cap, 3, 0x04f2, &state(1), &[0x00, 0x00]);
+    // DeleteObject of a program block (relation id 0x8a0e0014).
+    p.c.t = cap.at_jittered(secs(2), 5_000);
+    p.exchange(
+        cap,
+        3,
+        0x04d4,
+        &[0x8a, 0x0e, 0x00, 0x14, 0x00],
+        &[0x00, 0x00],
+    );
+    // Operating state back to RUN (3).
+    p.c.t = cap.at_jittered(secs(3), 5_000);
+    p.exchange(cap, 3, 0x04f2, &state(3), &[0x00, 0x00]);
+
+    // Unknown opcode 0x35 after the integrity part: malformed only.
+    p.c.t = cap.at_jittered(secs(4), 5_000);
+    p.seq = p.seq.wrapping_add(1);
+    let mut d = p.data(cap, 3, 0x31, 0x04fc, p.seq, &[0x00, 0x00, 0x00, 0x34, 0x00]);
+    d[33] = 0x35;
+    let t =
+        p.c.send(cap, Dir::ToServer, &dt(true, &plus_frame(3, &d, true)));
+    cap.truth(t, Truth::msg("s7comm_plus", 0x04fc, true).into_malformed());
+    // Data length 1024 in a frame holding 58 bytes of data (62 with the trailer).
+    p.seq = p.seq.wrapping_add(1);
+    let d = p.data(cap, 3, 0x31, 0x04f2, p.seq, &state(1));
+    let mut f = plus_frame(3, &d, true);
+    f[2..4].copy_from_slice(&1024u16.to_be_bytes());
+    let t = p.c.send(cap, Dir::ToServer, &dt(true, &f));
+    cap.truth(t, Truth::msg("s7comm_plus", 0x04f2, true).into_malformed());
+    // The data header ends after the opcode and its 2 reserved bytes.
+    let mut d = p.integrity(cap, 3);
+    d.extend_from_slice(&[0x31, 0x00, 0x00]);
+    let t =
+        p.c.send(cap, Dir::ToServer, &dt(true, &plus_frame(3, &d, true)));
+    cap.truth(t, Truth::msg("s7comm_plus", 0, true).into_malformed());
     p.c.close(cap);
 }
