@@ -196,6 +196,8 @@ fn function_name(ev: &Event<'_>) -> Option<String> {
         "op_name",
         "type_name",
         "pdu_name",
+        "qtype_name",
+        "reason",
         "tpdu",
         "msg_type",
         "method",
