@@ -119,10 +119,15 @@ fn s7comm_plus_tsdu_sets_the_hint() {
 
 #[test]
 fn other_tsdu_goes_to_mms() {
-    // An ISO session CONNECT SPDU: handed to the MMS state, nothing reported here.
-    let (s, rec) = run(&[&dt(true, &[0x0d, 0x05, 0x01, 0x00])], Direction::ToServer);
-    assert!(rec.of("malformed").is_empty());
+    // An ISO session CONNECT SPDU without parameters: handed to the MMS
+    // state (no MMS PDU inside, so no message), the flow is MMS.
+    let (s, rec) = run(&[&dt(true, &[0x0d, 0x00])], Direction::ToServer);
+    assert!(rec.of("malformed").is_empty(), "{:?}", rec.events);
+    assert!(rec.of("message").is_empty());
     assert_eq!(s.proto_hint(), Some(Proto::Mms));
+    // One whose length runs past the TSDU is malformed — reported by MMS.
+    let (_, rec) = run(&[&dt(true, &[0x0d, 0x05, 0x01, 0x00])], Direction::ToServer);
+    assert_eq!(rec.of("malformed")[0]["proto"], "mms");
 }
 
 #[test]
