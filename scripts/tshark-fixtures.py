@@ -350,6 +350,44 @@ STACK = {
 }
 
 
+MMS_CHOICE = {
+    "mms.confirmed_RequestPDU_element": 0, "mms.confirmed_ResponsePDU_element": 1,
+    "mms.confirmed_ErrorPDU_element": 2, "mms.unconfirmed_PDU_element": 3,
+    "mms.rejectPDU_element": 4, "mms.cancel_RequestPDU": 5, "mms.cancel_ResponsePDU": 6,
+    "mms.cancel_ErrorPDU_element": 7, "mms.initiate_RequestPDU_element": 8,
+    "mms.initiate_ResponsePDU_element": 9, "mms.initiate_ErrorPDU_element": 10,
+    "mms.conclude_RequestPDU": 11, "mms.conclude_ResponsePDU": 12,
+    "mms.conclude_ErrorPDU_element": 13,
+}
+MMS_CHOICE_NORM = {k.lower().removesuffix("_element"): v for k, v in MMS_CHOICE.items()}
+MMS_SERVICE = ("mms.confirmedServiceRequest", "mms.confirmedServiceResponse", "mms.unconfirmedService")
+
+
+def mms_counts(path):
+    """MMS has no single PDU-type field: read tshark's PDML. Key = PDU choice
+    x 256 + the service choice inside it (255 when it has none)."""
+    import xml.etree.ElementTree as ET
+    res = subprocess.run(["tshark", "-n", "-r", str(path), "-Y", "mms", "-T", "pdml"],
+                         capture_output=True, text=True)
+    c = Counter()
+    root = ET.fromstring(res.stdout or "<pdml/>")
+    for proto in root.iter("proto"):
+        if proto.get("name") != "mms":
+            continue
+        for top in proto.findall("field"):
+            name = (top.get("name") or "").lower().removesuffix("_element")
+            choice = MMS_CHOICE_NORM.get(name)
+            if choice is None:
+                continue
+            svc = 255
+            for f in top.iter("field"):
+                if f.get("name") in MMS_SERVICE:
+                    svc = int(f.get("show"))
+                    break
+            c[f"{choice * 256 + svc}/*"] += 1
+    return c
+
+
 def tshark_rows(path, fields):
     """One tshark pass over a capture: every field of every spec, per frame."""
     allf = PORT_FIELDS + ["frame.protocols"] + fields
@@ -376,8 +414,10 @@ def main():
     for entry in index:
         path = CORPUS / entry["dest"]
         counts = {name: Counter() for name in specs}
+        seen_protocols = set()
         for row in tshark_rows(path, fields):
             stack = set(row["frame.protocols"].split(":"))
+            seen_protocols |= stack
             quoted = "icmp" in stack or "icmpv6" in stack
             for name, (_flt, _fields, keyf, shape, rng, _sub) in specs.items():
                 if STACK[name] not in stack:
@@ -394,6 +434,8 @@ def main():
                     if shape in ("*/kind", "*/*"):
                         fc = "*"
                     counts[name][f"{fc}/{kind}"] += 1
+        if (not only or "mms" in only) and "mms" in seen_protocols:
+            counts["mms"] = mms_counts(path)
         counts = {n: dict(sorted(c.items())) for n, c in counts.items() if c}
         if counts:
             captures[entry["dest"]] = counts
@@ -406,6 +448,7 @@ def main():
                 if name not in only:
                     captures.setdefault(cap, {})[name] = c
     spec_out = {name: {"shape": s[3], "range": s[4], "field": s[5]} for name, s in SPECS.items()}
+    spec_out["mms"] = {"shape": "fc/*", "range": None, "field": None}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"tshark": version, "specs": spec_out, "captures": captures},
                               indent=1, sort_keys=True) + "\n")
