@@ -129,7 +129,9 @@ pub fn time_string(t: &[u8]) -> String {
         )
     };
     match rest {
-        Some(r) if r.len() >= 10 => format!(
+        // Only ten ASCII digits can be cut into fields (the lossy string may
+        // hold multi-byte replacement characters).
+        Some(r) if r.len() >= 10 && r.as_bytes()[..10].iter().all(u8::is_ascii_digit) => format!(
             "{y:04}-{}-{}T{}:{}:{}Z",
             &r[0..2],
             &r[2..4],
@@ -148,4 +150,18 @@ pub fn san_dns(san: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|g| g.class == Class::Context && g.tag == 2)
         .map(|g| g.value)
         .take(MAX_SAN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_string;
+
+    #[test]
+    fn times() {
+        assert_eq!(time_string(b"140312095338Z"), "2014-03-12T09:53:38Z");
+        assert_eq!(time_string(b"20500101000000Z"), "2050-01-01T00:00:00Z");
+        // Fuzz finding: non-ASCII bytes where digits belong are kept as text.
+        let odd = time_string(b"010 {N\xe3\x0e{\x80Z");
+        assert!(odd.starts_with("010 {N"), "{odd}");
+    }
 }
