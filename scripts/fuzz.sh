@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target for a bounded time, seeded from the corpus
 # (OTWATCH_CORPUS) and the generated scenarios.
-#   scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 8)
+#   scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 8; FUZZ_TARGETS="a b" runs only those)
 # Needs cargo-fuzz (`cargo install cargo-fuzz --locked`); stable Rust runs it
 # with RUSTC_BOOTSTRAP=1. A crash leaves its input in fuzz/artifacts/<target>/
 # and fails the script: copy it to fuzz/regressions/<target>/ and fix it.
@@ -27,7 +27,7 @@ if [[ -n "${OTWATCH_CORPUS:-}" && -d "$OTWATCH_CORPUS" ]]; then
 fi
 cargo run -q --release -p otwatch-pipeline --example fuzz_seeds -- "$work/seeds" "${caps[@]}" >/dev/null
 
-targets=$(cd fuzz && cargo fuzz list)
+targets="${FUZZ_TARGETS:-$(cd fuzz && cargo fuzz list)}"
 n=0
 for t in $targets; do
   mkdir -p "$work/seeds/$t"
