@@ -11,7 +11,11 @@
 //! - [`Alert`] is one raised alert with the fields of the reference's alert
 //!   record and a monotonically increasing revision.
 //!
-//! The engines that raise alerts come later; nothing here runs per packet.
+//! - [`Detection`] is what an engine (crate `otwatch-engines`) reports: one
+//!   occurrence of an alert type with its endpoints, aggregation values and
+//!   message, before the alert manager folds it into an [`Alert`].
+//!
+//! Nothing here runs per packet.
 //!
 //! # Aggregation keys
 //!
@@ -47,9 +51,11 @@
 
 pub mod alert;
 pub mod catalog;
+pub mod detection;
 
 pub use alert::{Alert, Comment, DeviceRef, MAX_VIOLATIONS, Status, Violation, global_id};
 pub use catalog::{
     AGGREGATION_FIELDS, AlertType, BUILTIN_TOML, Catalog, CatalogError, Engine, OverrideError,
     Overrides, SensorSeverity, Severity, Threshold, TypeOverride,
 };
+pub use detection::{Detection, Endpoint};
