@@ -15,6 +15,11 @@
 //!   occurrence of an alert type with its endpoints, aggregation values and
 //!   message, before the alert manager folds it into an [`Alert`].
 //!
+//! - [`AlertManager`] folds detections into alerts with the reference's
+//!   lifecycle: dedupe while open, [`ExclusionRule`]s, learn and mute
+//!   suppression by [`ScenarioKey`], triage actions, auto-close, retention
+//!   and a bounded change log ([`TimelineEvent`]) for the event timeline.
+//!
 //! Nothing here runs per packet.
 //!
 //! # Aggregation keys
@@ -52,6 +57,8 @@
 pub mod alert;
 pub mod catalog;
 pub mod detection;
+pub mod exclusion;
+pub mod manager;
 
 pub use alert::{Alert, Comment, DeviceRef, MAX_VIOLATIONS, Status, Violation, global_id};
 pub use catalog::{
@@ -59,3 +66,11 @@ pub use catalog::{
     Overrides, SensorSeverity, Severity, Threshold, TypeOverride,
 };
 pub use detection::{Detection, Endpoint};
+pub use exclusion::{
+    Address, AddressDirection, Candidate, DeviceMatch, ExclusionError, ExclusionRule, LocalTime,
+    TimeWindow, UtcOffset, parse_rules,
+};
+pub use manager::{
+    AlertManager, ManagerConfig, ManagerStats, Outcome, ResumeError, ScenarioKey, Suppression,
+    TickReport, TimelineEvent, TimelineKind, TriageError, is_internet,
+};
