@@ -10,6 +10,9 @@ use otwatch_capture::{Merge, PacketSource};
 use otwatch_flow::FlowConfig;
 use otwatch_pipeline::{Config, Pipeline, Summary};
 
+use otwatch_engines::Engines;
+
+use crate::alerts::{self, AlertSummary};
 use crate::output::NdjsonWriter;
 use crate::report::{self, RunReport};
 
@@ -24,6 +27,9 @@ pub struct AnalyzeArgs {
     /// Write the device inventory as JSON to PATH.
     #[arg(long, value_name = "PATH")]
     pub devices: Option<PathBuf>,
+    /// Write the alerts raised by the detection engines to PATH, one JSON record per line.
+    #[arg(long, value_name = "PATH")]
+    pub alerts: Option<PathBuf>,
     /// Write the run summary as JSON to PATH.
     #[arg(long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,
@@ -38,7 +44,7 @@ pub struct AnalyzeArgs {
     pub quiet: bool,
 }
 
-type Sinks = (Summary, (Inventory, Option<NdjsonWriter>));
+type Sinks = (Summary, (Inventory, (Option<NdjsonWriter>, Engines)));
 
 pub fn run(a: &AnalyzeArgs) -> ExitCode {
     let started = Instant::now();
@@ -68,7 +74,9 @@ pub fn run(a: &AnalyzeArgs) -> ExitCode {
         no_checksums: a.no_checksums,
         ..Default::default()
     };
-    let sinks: Sinks = (Summary::new(), (Inventory::new(), events));
+    let mut manager = alerts::manager();
+    let engines = alerts::engines(manager.catalog());
+    let sinks: Sinks = (Summary::new(), (Inventory::new(), (events, engines)));
     let mut pipeline = Pipeline::new(cfg, sinks);
 
     let (_, total) = source.progress();
@@ -91,6 +99,9 @@ pub fn run(a: &AnalyzeArgs) -> ExitCode {
         match source.next_packet() {
             Ok(Some(p)) => {
                 pipeline.process(&p);
+                for d in pipeline.sink_mut().1.1.1.drain() {
+                    manager.ingest(d);
+                }
                 packets += 1;
                 if packets & 0xffff == 0 {
                     bar.set_position(source.progress().0);
@@ -105,12 +116,17 @@ pub fn run(a: &AnalyzeArgs) -> ExitCode {
         }
     }
     pipeline.finish();
+    let engines = &mut pipeline.sink_mut().1.1.1;
+    engines.finish();
+    for d in engines.drain() {
+        manager.ingest(d);
+    }
     bar.finish_and_clear();
     let elapsed = started.elapsed();
 
     let decode = pipeline.decode_stats().clone();
     let flow_stats = *pipeline.flow_stats();
-    let (mut summary, (inventory, events)) = pipeline.into_sink();
+    let (mut summary, (inventory, (events, _engines))) = pipeline.into_sink();
     summary.finalize();
     let mut code = ExitCode::SUCCESS;
     if let Some(w) = events
@@ -130,7 +146,14 @@ pub fn run(a: &AnalyzeArgs) -> ExitCode {
         flows: flow_stats,
         summary,
         devices: devices.len(),
+        alerts: AlertSummary::of(manager.alerts()),
     };
+    if let Some(p) = &a.alerts
+        && let Err(e) = alerts::write_ndjson(p, manager.alerts())
+    {
+        eprintln!("otwatch analyze: cannot write {}: {e}", p.display());
+        code = ExitCode::from(1);
+    }
     if let Some(p) = &a.devices
         && let Err(e) = report::write_json(p, &devices)
     {

@@ -1,5 +1,6 @@
 //! `otwatch`: the OT network security monitor's command line.
 
+mod alerts;
 mod analyze;
 mod output;
 mod report;

@@ -22,6 +22,8 @@ pub struct RunReport {
     pub flows: FlowStats,
     pub summary: Summary,
     pub devices: usize,
+    /// Alerts raised, by engine, severity and title.
+    pub alerts: crate::alerts::AlertSummary,
 }
 
 pub fn write_json<T: Serialize + ?Sized>(path: &Path, v: &T) -> std::io::Result<()> {
@@ -209,6 +211,17 @@ pub fn print(r: &RunReport, devices: &[Device]) {
     }
     if real.len() > 40 {
         println!("  ... {} more (see --devices)", real.len() - 40);
+    }
+    println!();
+    let al = &r.alerts;
+    if al.total == 0 {
+        println!("Alerts: none");
+    } else {
+        let by: Vec<String> = al.by_severity.iter().map(|(s, n)| format!("{s} {n}")).collect();
+        println!("Alerts: {} ({})", al.total, by.join(", "));
+        for (engine, sev, title, n) in &al.titles {
+            println!("  {:<20} {:<7} {:>5}  {}", engine, sev, n, title);
+        }
     }
     let pps = r.packets as f64 / r.elapsed_secs.max(1e-9);
     println!(
