@@ -106,7 +106,7 @@ const VERSION_CODES: &[(Proto, &str)] = &[
     (Proto::Vnc, "bad_version"),
 ];
 
-/// Malformed PDUs of one session direction within the window.
+/// Malformed PDUs of one session (both directions) within the window.
 #[derive(Clone, Copy, Debug)]
 struct Window {
     /// The last timestamps (ns), a ring, when `count <= RING`.
@@ -179,7 +179,7 @@ pub struct ProtocolViolation {
     malformed: bool,
     malformed_count: u64,
     malformed_window_ns: i64,
-    sessions: HashMap<(FlowId, u8), Window>,
+    sessions: HashMap<FlowId, Window>,
 }
 
 impl ProtocolViolation {
@@ -600,7 +600,7 @@ impl ProtocolViolation {
     }
 
     fn count_malformed(&mut self, m: &MalformedEvent<'_>, out: &mut Vec<Detection>) {
-        let key = (m.flow.id, m.dir as u8);
+        let key = m.flow.id;
         let t = m.ts.0;
         if !self.sessions.contains_key(&key) && self.sessions.len() >= MAX_SESSIONS {
             let oldest = self
@@ -682,8 +682,7 @@ impl Engine for ProtocolViolation {
             Event::FlowStart(f) => self.flow_start(f, out),
             Event::FlowEnd(f) => {
                 if !self.sessions.is_empty() {
-                    self.sessions.remove(&(f.id, Direction::ToServer as u8));
-                    self.sessions.remove(&(f.id, Direction::ToClient as u8));
+                    self.sessions.remove(&f.id);
                 }
             }
             _ => {}
