@@ -680,10 +680,8 @@ impl Engine for ProtocolViolation {
             },
             Event::Malformed(m) if self.malformed => self.malformed(m, out),
             Event::FlowStart(f) => self.flow_start(f, out),
-            Event::FlowEnd(f) => {
-                if !self.sessions.is_empty() {
-                    self.sessions.remove(&f.id);
-                }
+            Event::FlowEnd(f) if !self.sessions.is_empty() => {
+                self.sessions.remove(&f.id);
             }
             _ => {}
         }

@@ -62,7 +62,7 @@ fn by_type(d: &[Detection]) -> BTreeMap<&'static str, usize> {
     m
 }
 
-fn of<'a>(d: &'a [Detection], t: Type) -> Vec<&'a Detection> {
+fn of(d: &[Detection], t: Type) -> Vec<&Detection> {
     d.iter().filter(|x| x.type_id == t.id()).collect()
 }
 
