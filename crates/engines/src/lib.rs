@@ -14,6 +14,8 @@
 //! most once per capture second), for detections that are about silence
 //! (unresponsive devices, inactive channels, traffic stopped).
 
+pub mod operational;
+
 use otwatch_alerts::Detection;
 use otwatch_core::Timestamp;
 use otwatch_proto::event::{Event, EventSink};
