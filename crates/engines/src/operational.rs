@@ -187,9 +187,7 @@ impl Config {
             enabled[i] = !id.is_empty() && cat.get(id).is_some() && cat.is_enabled(id);
         }
         let th = |id: &str, name: &str, dflt: u64| {
-            cat.get(id)
-                .and_then(|t| t.threshold(name))
-                .unwrap_or(dflt)
+            cat.get(id).and_then(|t| t.threshold(name)).unwrap_or(dflt)
         };
         let clamp = |v: u64| (v.max(1) as usize).min(RING);
         Config {
@@ -373,7 +371,9 @@ impl Operational {
                     Endpoint::default(),
                 )
                 .key("interface", "capture")
-                .message(format!("traffic resumed after {gap_s} s without any packet"))
+                .message(format!(
+                    "traffic resumed after {gap_s} s without any packet"
+                ))
                 .info("silence_s", gap_s),
             );
         }
@@ -491,7 +491,9 @@ impl Operational {
                     _ => return None,
                 };
                 Some(match m.pdu.body {
-                    mms::Body::ProgramInvocation { name } => h.info("program_invocation", text(name)),
+                    mms::Body::ProgramInvocation { name } => {
+                        h.info("program_invocation", text(name))
+                    }
                     mms::Body::Domain { name, .. } => h.info("domain", text(name)),
                     _ => h,
                 })
@@ -565,7 +567,10 @@ impl Operational {
                 "{label} {} sent by {} to {}{where_}: operating mode {v} requested",
                 h.action, src.ip, dst.ip
             ),
-            (None, _) => format!("{label} {} sent by {} to {}{where_}", h.action, src.ip, dst.ip),
+            (None, _) => format!(
+                "{label} {} sent by {} to {}{where_}",
+                h.action, src.ip, dst.ip
+            ),
         };
         if let Some(v) = &h.value {
             d = d.key("value", v);
@@ -758,7 +763,10 @@ fn s7(m: &s7comm::Message<'_>) -> Option<Hit> {
                 format!(
                     "{} {}",
                     block_type_name(b.block_type),
-                    text(b.number).trim_start_matches('0')
+                    match text(b.number).trim_start_matches('0') {
+                        "" => "0".to_string(),
+                        n => n.to_string(),
+                    }
                 ),
             ),
             None => h.info("file", text(n)),
@@ -776,15 +784,15 @@ fn s7(m: &s7comm::Message<'_>) -> Option<Hit> {
                 return None;
             };
             match service {
-                b"P_PROGRAM" if param_block.contains(&b'C') => {
-                    Hit::new(ids::CONTROLLER_RESET, "PLC control P_PROGRAM (cold restart)")
-                }
+                b"P_PROGRAM" if param_block.contains(&b'C') => Hit::new(
+                    ids::CONTROLLER_RESET,
+                    "PLC control P_PROGRAM (cold restart)",
+                ),
                 b"P_PROGRAM" => Hit::mode("PLC control P_PROGRAM (warm/hot restart)", "RUN"),
-                b"_INSE" | b"_DELE" | b"_MODU" => Hit::new(
-                    ids::PROGRAMMING,
-                    format!("PLC control {}", text(service)),
-                )
-                .info("param_block", text(param_block)),
+                b"_INSE" | b"_DELE" | b"_MODU" => {
+                    Hit::new(ids::PROGRAMMING, format!("PLC control {}", text(service)))
+                        .info("param_block", text(param_block))
+                }
                 _ => return None,
             }
         }
@@ -808,7 +816,10 @@ fn cip(m: &enip::Message<'_>) -> Option<Hit> {
         Some(e) => (e.service, e.path.class, e.data),
         None => (c.code(), c.path.class, c.data),
     };
-    let cls = path_class.map(enip::cip::class_name).unwrap_or("?");
+    let cls = match path_class {
+        Some(c) => format!("class 0x{c:02x} ({})", enip::cip::class_name(c)),
+        None => "no class".to_string(),
+    };
     Some(match service {
         svc::RESET if path_class == Some(class::IDENTITY) => Hit::new(
             ids::CONTROLLER_RESET,
