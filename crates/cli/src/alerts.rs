@@ -60,7 +60,10 @@ impl AlertSummary {
 }
 
 /// Writes one alert per line.
-pub fn write_ndjson<'a>(path: &Path, alerts: impl Iterator<Item = &'a Alert>) -> std::io::Result<()> {
+pub fn write_ndjson<'a>(
+    path: &Path,
+    alerts: impl Iterator<Item = &'a Alert>,
+) -> std::io::Result<()> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
     for a in alerts {
         serde_json::to_writer(&mut w, a).map_err(std::io::Error::other)?;

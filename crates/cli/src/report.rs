@@ -217,7 +217,11 @@ pub fn print(r: &RunReport, devices: &[Device]) {
     if al.total == 0 {
         println!("Alerts: none");
     } else {
-        let by: Vec<String> = al.by_severity.iter().map(|(s, n)| format!("{s} {n}")).collect();
+        let by: Vec<String> = al
+            .by_severity
+            .iter()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect();
         println!("Alerts: {} ({})", al.total, by.join(", "));
         for (engine, sev, title, n) in &al.titles {
             println!("  {:<20} {:<7} {:>5}  {}", engine, sev, n, title);

@@ -14,6 +14,7 @@
 //! most once per capture second), for detections that are about silence
 //! (unresponsive devices, inactive channels, traffic stopped).
 
+pub mod operational;
 pub mod protocol_violation;
 
 use otwatch_alerts::Detection;
@@ -38,8 +39,16 @@ pub trait Engine {
 /// Every engine otwatch has, configured from the catalog (thresholds and
 /// switches). Engines whose kind the catalog disables are left out.
 pub fn builtin(catalog: &otwatch_alerts::Catalog) -> Vec<Box<dyn Engine>> {
-    let all: Vec<Box<dyn Engine>> = vec![];
-    let _ = catalog;
+    use otwatch_alerts::Engine as Kind;
+    let mut all: Vec<Box<dyn Engine>> = Vec::new();
+    if catalog.engine_enabled(Kind::ProtocolViolation) {
+        all.push(Box::new(protocol_violation::ProtocolViolation::new(
+            catalog,
+        )));
+    }
+    if catalog.engine_enabled(Kind::Operational) {
+        all.push(Box::new(operational::Operational::new(catalog)));
+    }
     all
 }
 
