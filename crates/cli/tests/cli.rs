@@ -389,3 +389,46 @@ fn inventory_takes_identity_from_every_protocol_family() {
         }
     }
 }
+
+/// `--alerts` writes the alerts of the engines, one NDJSON record each, with
+/// the documented fields; normal traffic raises none.
+#[test]
+fn alerts_are_written_with_the_documented_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pcap, _) = scenario_file(dir.path(), "s7comm_engineering");
+    let path = dir.path().join("alerts.ndjson");
+    let out = otwatch(&["analyze", "--quiet", s(&pcap), "--alerts", s(&path)]);
+    assert!(out.status.success());
+    let alerts = read_ndjson(&path);
+    let stop = alerts
+        .iter()
+        .find(|a| a["type"] == "s7_plc_stop")
+        .expect("the PLC STOP of the scenario raises an alert");
+    for f in [
+        "id",
+        "title",
+        "severity",
+        "engine",
+        "category",
+        "protocol",
+        "src_ip",
+        "dst_ip",
+        "src_mac",
+        "dst_mac",
+        "first_detection",
+        "last_detection",
+        "message",
+        "mitre_techniques",
+        "status",
+    ] {
+        assert!(!stop[f].is_null(), "missing {f} in {stop}");
+    }
+    assert_eq!(stop["engine"], "operational");
+    assert_eq!(stop["status"], "New");
+    assert!(stop["message"].as_str().unwrap().contains("STOP"));
+    // Normal polling raises nothing.
+    let (pcap, _) = scenario_file(dir.path(), "modbus_polling");
+    let out = otwatch(&["analyze", "--quiet", s(&pcap), "--alerts", s(&path)]);
+    assert!(out.status.success());
+    assert!(read_ndjson(&path).is_empty());
+}
