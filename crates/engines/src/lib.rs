@@ -14,6 +14,7 @@
 //! most once per capture second), for detections that are about silence
 //! (unresponsive devices, inactive channels, traffic stopped).
 
+pub mod anomaly;
 pub mod operational;
 pub mod protocol_violation;
 
@@ -48,6 +49,9 @@ pub fn builtin(catalog: &otwatch_alerts::Catalog) -> Vec<Box<dyn Engine>> {
     }
     if catalog.engine_enabled(Kind::Operational) {
         all.push(Box::new(operational::Operational::new(catalog)));
+    }
+    if catalog.engine_enabled(Kind::Anomaly) {
+        all.push(Box::new(anomaly::Anomaly::new(catalog)));
     }
     all
 }
