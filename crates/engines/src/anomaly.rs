@@ -163,8 +163,10 @@ fn host(s: &FlowSide) -> Endpoint {
     }
 }
 
-/// The distinct targets of one key, with the capture second each was last
-/// seen; when full, the oldest is replaced.
+/// The distinct targets of one key, with the capture second each was first
+/// seen; when full, the oldest is replaced. A target contacted again is not
+/// counted again: a poller that keeps talking to the same hosts is reported
+/// at most once, a scan's new targets are.
 #[derive(Clone, Copy, Debug)]
 struct Distinct {
     target: [u32; SLOTS],
@@ -185,8 +187,7 @@ impl Default for Distinct {
 impl Distinct {
     fn add(&mut self, t: u32, now: u32) {
         let n = self.len as usize;
-        if let Some(i) = self.target[..n].iter().position(|&x| x == t) {
-            self.at[i] = now;
+        if self.target[..n].contains(&t) {
             return;
         }
         if n < SLOTS {
@@ -499,8 +500,10 @@ impl Anomaly {
             Transport::Udp => false,
             _ => return,
         };
-        // A TCP connection picked up mid-stream is not a new contact.
-        if tcp && !f.handshake_seen() {
+        // A TCP connection picked up mid-stream is not a new contact; UDP
+        // between two equal service ports (BACnet 47808 <-> 47808) is peer
+        // traffic, not a probe.
+        if (tcp && !f.handshake_seen()) || (!tcp && f.client.port == f.server.port) {
             return;
         }
         let (src, dst) = (&f.client, &f.server);

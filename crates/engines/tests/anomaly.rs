@@ -337,6 +337,40 @@ fn plc_scan_by_port() {
 }
 
 #[test]
+fn pollers_are_not_rescanned() {
+    // A master that keeps opening connections to the same 12 PLCs for 10
+    // minutes: one plc_scan at the start, not one per window.
+    let mut t = T::with(Catalog::builtin());
+    for round in 0..20i64 {
+        for i in 0..12u8 {
+            t.start(
+                SCANNER,
+                v4(10, 10, 1, 20 + i),
+                502,
+                Transport::Tcp,
+                (1000 + 30 * round) * NS + i as i64 * NS,
+            );
+        }
+    }
+    assert_eq!(by_type(&t.take()), BTreeMap::from([("plc_scan", 1)]));
+    // BACnet peers talk 47808 <-> 47808: not probes.
+    let mut t = T::with(Catalog::builtin());
+    for i in 0..60u8 {
+        let mut f = flow(
+            i as u64,
+            SCANNER,
+            v4(10, 10, 1, i + 1),
+            47808,
+            Transport::Udp,
+            1000 * NS + i as i64 * NS,
+        );
+        f.client.port = 47808;
+        t.ev(Event::FlowStart(&f));
+    }
+    assert!(t.take().is_empty());
+}
+
+#[test]
 fn plc_scan_by_identity_requests() {
     // Modbus Read Device Identification (43/14) on a non-standard port.
     let adu = [0, 1, 0, 0, 0, 5, 1, 0x2b, 0x0e, 0x01, 0x00];
@@ -873,6 +907,7 @@ fn corpus_report() {
             .unwrap();
     let cat = all_on();
     let mut total: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut seen: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
     for c in index.as_array().unwrap() {
         let dest = c["dest"].as_str().unwrap();
         let Ok(mut src) = otwatch_capture::FileSource::open(root.join(dest), 0) else {
@@ -897,6 +932,7 @@ fn corpus_report() {
             );
             for (k, v) in t {
                 *total.entry(k).or_default() += v;
+                seen.insert((dest.to_string(), k), v);
             }
             for x in d.iter().take(4) {
                 println!("    {}: {}", x.type_id, x.message);
@@ -904,4 +940,30 @@ fn corpus_report() {
         }
     }
     println!("total: {total:?}");
+    // Checked by hand with tshark: 11 DNP3 cold restarts (FC 13) from
+    // 192.168.0.198 to .197 within 510 s; 30 FTP 530 replies within 57 s;
+    // 130 Modbus exception responses within 82 s.
+    for (file, ty, n) in [
+        (
+            "EmreEkin-ICS-Pcaps/DNP3__dnp3dataset_capturerem_to_cite_the_paper.pcap",
+            ids::RESTART_RATE,
+            1,
+        ),
+        (
+            "zeek/testing__btest__Traces__ftp__bruteforce.pcap",
+            ids::EXCESSIVE_LOGINS,
+            1,
+        ),
+        (
+            "ITI-ICS-Security-Tools/pcaps__ModbusTCP__modbus_test_data_part2.pcap",
+            ids::EXCEPTION_PATTERN,
+            1,
+        ),
+    ] {
+        assert_eq!(
+            seen.get(&(file.to_string(), ty)).copied().unwrap_or(0),
+            n,
+            "{file} {ty}"
+        );
+    }
 }
