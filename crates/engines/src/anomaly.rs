@@ -289,7 +289,7 @@ impl<V> Entry<V> {
 }
 
 /// A bounded table: when full, keys idle for longer than `keep` seconds are
-/// dropped, and if that is not enough, everything is.
+/// dropped, and if that frees less than an eighth of it, everything is.
 #[derive(Debug)]
 struct Table<K, V> {
     map: HashMap<K, Entry<V>>,
@@ -308,7 +308,9 @@ impl<K: std::hash::Hash + Eq, V: Default> Table<K, V> {
         if self.map.len() >= MAX_KEYS && !self.map.contains_key(&k) {
             let before = self.map.len();
             self.map.retain(|_, e| now.saturating_sub(e.last) <= keep);
-            if self.map.len() >= MAX_KEYS {
+            // Free at least an eighth of the table, so that the scan above
+            // runs at most once per MAX_KEYS / 8 new keys.
+            if self.map.len() > MAX_KEYS - MAX_KEYS / 8 {
                 self.map.clear();
             }
             self.evictions += (before - self.map.len()) as u64;
