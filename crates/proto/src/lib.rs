@@ -26,6 +26,7 @@ pub mod enip;
 pub mod event;
 pub mod fins;
 pub mod fox;
+pub mod framing;
 pub mod ftp;
 pub mod fuzzing;
 pub mod goose;

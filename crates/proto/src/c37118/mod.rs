@@ -17,6 +17,7 @@ pub mod wire;
 use otwatch_core::{MsgKind, Proto, Transport};
 
 use crate::dissector::{Ctx, Dissector};
+use crate::framing::{Framer, StreamSync, frame_stream};
 use crate::ident::{Identity, Subject, text};
 use crate::protocols::ProtoMessage;
 pub use wire::{Body, Error, Header};
@@ -68,9 +69,8 @@ impl ProtoMessage for Message<'_> {
 /// Per-flow state.
 #[derive(Debug, Default)]
 pub struct Session {
-    resync: [bool; 2],
-    reported: [bool; 2],
-    started: [bool; 2],
+    /// Framing state per direction.
+    sync: [StreamSync; 2],
 }
 
 /// A frame that looks real starts at `b`: sound header and, when the whole
@@ -137,6 +137,14 @@ impl Session {
     }
 }
 
+/// Stream framing: header pattern, resync and PDU length.
+const FRAMER: Framer<Error> = Framer {
+    min_len: MIN_FRAME,
+    plausible,
+    find: find_sync,
+    len: wire::frame_len,
+};
+
 impl Dissector for Session {
     fn on_data(&mut self, data: &[u8], datagram: bool, cx: &mut Ctx<'_>) -> usize {
         let d = cx.dir.idx();
@@ -156,56 +164,23 @@ impl Dissector for Session {
             }
             return data.len();
         }
-        if !self.started[d] {
-            self.started[d] = true;
-            if !cx.flow.handshake_seen() && !plausible(data) {
-                self.resync[d] = true;
-                self.reported[d] = true;
-            }
-        }
-        let mut off = 0;
-        while data.len() - off >= MIN_FRAME {
-            let rest = &data[off..];
-            if self.resync[d] && !plausible(rest) {
-                match find_sync(&rest[1..]) {
-                    Some(k) => {
-                        off += 1 + k;
-                        continue;
-                    }
-                    None => {
-                        off = data.len() - (MIN_FRAME - 1);
-                        break;
-                    }
-                }
-            }
-            match wire::frame_len(rest) {
-                Ok(None) => break,
-                Ok(Some(n)) => {
-                    if rest.len() < n {
-                        break;
-                    }
-                    self.resync[d] = false;
-                    self.reported[d] = false;
-                    self.frame(&rest[..n], cx);
-                    off += n;
-                }
-                Err(e) => {
-                    if !self.reported[d] {
-                        self.malformed(e, rest, cx, None);
-                        self.reported[d] = true;
-                    }
-                    self.resync[d] = true;
-                    off += 1;
-                }
-            }
-        }
+        let mut sync = self.sync[d];
+        let off = frame_stream(
+            &mut sync,
+            data,
+            !cx.flow.handshake_seen(),
+            &FRAMER,
+            |r| match r {
+                Ok(pdu) => self.frame(pdu, cx),
+                Err((e, rest)) => self.malformed(e, rest, cx, None),
+            },
+        );
+        self.sync[d] = sync;
         off
     }
 
     fn on_gap(&mut self, _len: u32, cx: &mut Ctx<'_>) {
-        let d = cx.dir.idx();
-        self.resync[d] = true;
-        self.reported[d] = true;
+        self.sync[cx.dir.idx()].lost();
     }
 }
 

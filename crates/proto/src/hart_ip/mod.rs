@@ -13,6 +13,7 @@ pub mod wire;
 use otwatch_core::{MsgKind, Proto, Timestamp, Transport};
 
 use crate::dissector::{Ctx, Dissector};
+use crate::framing::{Framer, StreamSync, frame_stream};
 use crate::ident::{Identity, Subject};
 use crate::protocols::ProtoMessage;
 use wire::HDR_LEN;
@@ -69,9 +70,8 @@ impl ProtoMessage for Message<'_> {
 
 #[derive(Debug, Default)]
 pub struct Session {
-    resync: [bool; 2],
-    reported: [bool; 2],
-    started: [bool; 2],
+    /// Framing state per direction.
+    sync: [StreamSync; 2],
     pending: [Option<RequestInfo>; MAX_PENDING],
     pub unanswered: u64,
     pub unmatched_responses: u64,
@@ -172,6 +172,14 @@ impl Session {
     }
 }
 
+/// Stream framing: header pattern, resync and PDU length.
+const FRAMER: Framer<Error> = Framer {
+    min_len: HDR_LEN,
+    plausible,
+    find: find_header,
+    len: wire::message_len,
+};
+
 impl Dissector for Session {
     fn on_data(&mut self, data: &[u8], datagram: bool, cx: &mut Ctx<'_>) -> usize {
         let d = cx.dir.idx();
@@ -188,56 +196,23 @@ impl Dissector for Session {
             }
             return data.len();
         }
-        if !self.started[d] {
-            self.started[d] = true;
-            if !cx.flow.handshake_seen() && !plausible(data) {
-                self.resync[d] = true;
-                self.reported[d] = true;
-            }
-        }
-        let mut off = 0;
-        while data.len() - off >= HDR_LEN {
-            let rest = &data[off..];
-            if self.resync[d] && !plausible(rest) {
-                match find_header(&rest[1..]) {
-                    Some(k) => {
-                        off += 1 + k;
-                        continue;
-                    }
-                    None => {
-                        off = data.len() - (HDR_LEN - 1);
-                        break;
-                    }
-                }
-            }
-            match wire::message_len(rest) {
-                Ok(None) => break,
-                Ok(Some(n)) => {
-                    if rest.len() < n {
-                        break;
-                    }
-                    self.resync[d] = false;
-                    self.reported[d] = false;
-                    self.message(&rest[..n], cx);
-                    off += n;
-                }
-                Err(e) => {
-                    if !self.reported[d] {
-                        self.malformed(e, rest, cx, None);
-                        self.reported[d] = true;
-                    }
-                    self.resync[d] = true;
-                    off += 1;
-                }
-            }
-        }
+        let mut sync = self.sync[d];
+        let off = frame_stream(
+            &mut sync,
+            data,
+            !cx.flow.handshake_seen(),
+            &FRAMER,
+            |r| match r {
+                Ok(pdu) => self.message(pdu, cx),
+                Err((e, rest)) => self.malformed(e, rest, cx, None),
+            },
+        );
+        self.sync[d] = sync;
         off
     }
 
     fn on_gap(&mut self, _len: u32, cx: &mut Ctx<'_>) {
-        let d = cx.dir.idx();
-        self.resync[d] = true;
-        self.reported[d] = true;
+        self.sync[cx.dir.idx()].lost();
     }
 }
 
