@@ -53,6 +53,7 @@ pub const AGGREGATION_FIELDS: &[&str] = &[
     "value",
     "indicator",
     "interface",
+    "rule",
 ];
 
 /// The five detection engines.

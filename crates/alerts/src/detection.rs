@@ -10,6 +10,8 @@ use std::net::IpAddr;
 
 use otwatch_core::{FlowId, MacAddr, Timestamp};
 
+use crate::catalog::SensorSeverity;
+
 /// One end of the detected activity.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Endpoint {
@@ -48,6 +50,13 @@ pub struct Detection {
     pub info: BTreeMap<&'static str, String>,
     /// The flow the detection came from, for the alert's PCAP.
     pub flow: Option<FlowId>,
+    /// A title that replaces the catalog's (custom rules named by the user).
+    pub title: Option<String>,
+    /// A severity that replaces the catalog's (custom rules).
+    pub severity: Option<SensorSeverity>,
+    /// Record a timeline event instead of raising an alert (custom rules
+    /// whose action is `event`).
+    pub event_only: bool,
 }
 
 impl Detection {
@@ -63,6 +72,9 @@ impl Detection {
             message: String::new(),
             info: BTreeMap::new(),
             flow: None,
+            title: None,
+            severity: None,
+            event_only: false,
         }
     }
 
@@ -88,6 +100,21 @@ impl Detection {
 
     pub fn flow(mut self, f: FlowId) -> Self {
         self.flow = Some(f);
+        self
+    }
+
+    pub fn title(mut self, t: impl Into<String>) -> Self {
+        self.title = Some(t.into());
+        self
+    }
+
+    pub fn severity(mut self, s: SensorSeverity) -> Self {
+        self.severity = Some(s);
+        self
+    }
+
+    pub fn event_only(mut self, on: bool) -> Self {
+        self.event_only = on;
         self
     }
 }

@@ -40,6 +40,7 @@
 //! | `value` | the new value observed: firmware version, User-Agent, queried name, LLDP description, IIN bits, operating mode |
 //! | `indicator` | the threat-intelligence indicator that matched |
 //! | `interface` | the sensor's capture interface |
+//! | `rule` | the custom rule that matched (its name) |
 //!
 //! A type whose key lacks `function_code` gathers different codes in one
 //! alert: *Unpermitted Usage of Modbus Function Code* uses `["src", "dst"]`,

@@ -168,6 +168,9 @@ pub enum Outcome {
     Disabled,
     /// The type id is not in the catalog.
     UnknownType,
+    /// A timeline event was recorded instead of an alert (custom rule with
+    /// the "event" action).
+    Event,
 }
 
 /// A refused triage action.
@@ -221,6 +224,9 @@ pub enum TimelineKind {
     Excluded,
     /// Retention or the memory bound removed the alert.
     Deleted,
+    /// `USER_DEFINED_RULE_OPERATION`: a custom rule whose action is
+    /// "event" matched (no alert id).
+    UserDefinedRule,
 }
 
 impl TimelineKind {
@@ -237,6 +243,7 @@ impl TimelineKind {
             TimelineKind::MutedDetection => "MUTED_ALERT",
             TimelineKind::Excluded => "ALERT_EXCLUDED",
             TimelineKind::Deleted => "ALERT_DELETED",
+            TimelineKind::UserDefinedRule => "USER_DEFINED_RULE_OPERATION",
         }
     }
 }
@@ -277,6 +284,8 @@ pub struct ManagerStats {
     pub evicted: u64,
     /// Timeline events dropped by `max_events`.
     pub events_dropped: u64,
+    /// Timeline events recorded by custom rules whose action is "event".
+    pub events: u64,
 }
 
 /// Resuming from stored state failed.
@@ -584,7 +593,7 @@ impl AlertManager {
             return Outcome::Disabled;
         }
         let key = ScenarioKey::of(t, &d);
-        let title = t.title.clone();
+        let title = d.title.clone().unwrap_or_else(|| t.title.clone());
         if self.learned.contains(&key) {
             self.stats.suppressed_learned += 1;
             return Outcome::Suppressed(Suppression::Learned);
@@ -609,6 +618,11 @@ impl AlertManager {
             let msg = format!("excluded by rule \"{name}\": {}", d.message);
             self.event(d.ts, TimelineKind::Excluded, None, title, msg);
             return Outcome::Excluded(name);
+        }
+        if d.event_only {
+            self.stats.events += 1;
+            self.event(d.ts, TimelineKind::UserDefinedRule, None, title, d.message);
+            return Outcome::Event;
         }
         if let Some(&seq) = self.open.get(&key) {
             let due = self
@@ -659,6 +673,13 @@ impl AlertManager {
             device_ref(&d.src),
             device_ref(&d.dst),
         );
+        if let Some(title) = &d.title {
+            alert.title = title.clone();
+        }
+        if let Some(sev) = d.severity {
+            alert.sensor_severity = sev;
+            alert.severity = sev.severity();
+        }
         alert.additional_info = d
             .info
             .iter()

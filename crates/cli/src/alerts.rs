@@ -29,6 +29,27 @@ pub fn manager() -> AlertManager {
     )
 }
 
+/// Reads a custom-rule file; the error names the file, the rule and the field.
+pub fn load_rules(path: &Path) -> Result<otwatch_engines::custom::CustomRules, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read custom rules {}: {e}", path.display()))?;
+    let rules = otwatch_engines::custom::parse_rules(&text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(otwatch_engines::custom::CustomRules::new(rules))
+}
+
+/// Reads an exclusion-rule file into the manager; the error names the file,
+/// the rule and the field.
+pub fn load_exclusions(path: &Path, manager: &mut AlertManager) -> Result<(), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read exclusion rules {}: {e}", path.display()))?;
+    let rules =
+        otwatch_alerts::parse_rules(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    manager
+        .set_exclusions(rules)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Alerts per (engine, severity, title), for the run summary.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct AlertSummary {

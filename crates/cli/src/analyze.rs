@@ -30,6 +30,12 @@ pub struct AnalyzeArgs {
     /// Write the alerts raised by the detection engines to PATH, one JSON record per line.
     #[arg(long, value_name = "PATH")]
     pub alerts: Option<PathBuf>,
+    /// Custom alert rules (TOML `[[rule]]` tables, docs/custom-rules.md).
+    #[arg(long, value_name = "PATH")]
+    pub rules: Option<PathBuf>,
+    /// Alert exclusion rules (TOML `[[exclusion]]` tables, docs/alerts.md).
+    #[arg(long, value_name = "PATH")]
+    pub exclusions: Option<PathBuf>,
     /// Write the run summary as JSON to PATH.
     #[arg(long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,
@@ -75,7 +81,22 @@ pub fn run(a: &AnalyzeArgs) -> ExitCode {
         ..Default::default()
     };
     let mut manager = alerts::manager();
-    let engines = alerts::engines(manager.catalog());
+    let mut engines = alerts::engines(manager.catalog());
+    if let Some(p) = &a.rules {
+        match alerts::load_rules(p) {
+            Ok(r) => engines.push(Box::new(r)),
+            Err(e) => {
+                eprintln!("otwatch analyze: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Some(p) = &a.exclusions
+        && let Err(e) = alerts::load_exclusions(p, &mut manager)
+    {
+        eprintln!("otwatch analyze: {e}");
+        return ExitCode::from(2);
+    }
     let sinks: Sinks = (Summary::new(), (Inventory::new(), (events, engines)));
     let mut pipeline = Pipeline::new(cfg, sinks);
 

@@ -15,6 +15,7 @@
 //! (unresponsive devices, inactive channels, traffic stopped).
 
 pub mod anomaly;
+pub mod custom;
 pub mod operational;
 pub mod protocol_violation;
 
