@@ -32,8 +32,12 @@ pub mod ids {
     pub const MODBUS_UNRESPONSIVE: &str = "modbus_unresponsive";
     pub const NO_TRAFFIC: &str = "sensor_interface_no_traffic";
     pub const TRAFFIC_RESUMED: &str = "sensor_interface_traffic";
+    /// Protocol-violation type in the catalog; reported here with the other
+    /// controller commands (see the docs).
+    pub const FIRMWARE_UPDATE: &str = "firmware_update";
 
-    pub const ALL: [&str; 10] = [
+    pub const ALL: [&str; 11] = [
+        FIRMWARE_UPDATE,
         S7_PLC_STOP,
         CONTROLLER_STOP,
         CONTROLLER_RESET,
@@ -263,7 +267,10 @@ impl Hit {
             ty,
             action: action.into(),
             value: None,
-            transfer: matches!(ty, ids::PROGRAMMING | ids::PROGRAM_UPLOAD),
+            transfer: matches!(
+                ty,
+                ids::PROGRAMMING | ids::PROGRAM_UPLOAD | ids::FIRMWARE_UPDATE
+            ),
             plc_sends: false,
             info: None,
         }
@@ -815,6 +822,9 @@ fn s7(m: &s7comm::Message<'_>) -> Option<Hit> {
     })
 }
 
+/// The Rockwell vendor object that receives firmware images (ControlFLASH).
+const FLASH_CLASS: u32 = 0xa1;
+
 fn cip(m: &enip::Message<'_>) -> Option<Hit> {
     use enip::cip::{class, svc};
     let c = m.cip()?;
@@ -835,6 +845,17 @@ fn cip(m: &enip::Message<'_>) -> Option<Hit> {
             format!(
                 "Identity Reset (type {})",
                 data.first().copied().unwrap_or(0)
+            ),
+        ),
+        // Rockwell firmware updates (ControlFLASH) write the image through
+        // the vendor-specific object class 0xA1 with class-specific
+        // services: a start (0x4B), thousands of transfer blocks (0x4D) and
+        // a finish/status service (0x51), as the openics ControlLogix
+        // firmware-change capture shows.
+        0x4b..=0x51 if path_class == Some(FLASH_CLASS) => Hit::new(
+            ids::FIRMWARE_UPDATE,
+            format!(
+                "firmware transfer service 0x{service:02x} to the vendor flash object (class 0xa1)"
             ),
         ),
         svc::START => Hit::mode(format!("Start service to {cls}"), "RUN"),
