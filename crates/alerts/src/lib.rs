@@ -60,6 +60,7 @@ pub mod catalog;
 pub mod detection;
 pub mod exclusion;
 pub mod manager;
+pub mod timeline;
 
 pub use alert::{Alert, Comment, DeviceRef, MAX_VIOLATIONS, Status, Violation, global_id};
 pub use catalog::{

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use otwatch_alerts::{Alert, AlertManager, Catalog, ManagerConfig};
+use otwatch_alerts::timeline::{TimelineEntry, entry_for_detection, entry_for_manager_event};
+use otwatch_alerts::{Alert, AlertManager, Catalog, Detection, ManagerConfig};
 use otwatch_engines::Engines;
 use serde::Serialize;
 
@@ -27,6 +28,51 @@ pub fn manager() -> AlertManager {
         "offline".to_string(),
         ManagerConfig::default(),
     )
+}
+
+/// The timeline of an offline run: network events, detections that are
+/// network events, and the alert manager's changes.
+#[derive(Default)]
+pub struct Timeline {
+    entries: Vec<TimelineEntry>,
+}
+
+impl Timeline {
+    pub fn extend(&mut self, e: impl IntoIterator<Item = TimelineEntry>) {
+        self.entries.extend(e);
+    }
+
+    /// Writes the entries in time order (stable for equal times).
+    pub fn write_ndjson(mut self, path: &Path) -> std::io::Result<()> {
+        self.entries.sort_by_key(|e| e.ts);
+        let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+        for e in &self.entries {
+            serde_json::to_writer(&mut w, e).map_err(std::io::Error::other)?;
+            w.write_all(b"\n")?;
+        }
+        w.flush()
+    }
+}
+
+/// Hands a detection to the manager, recording the timeline entries it
+/// makes when a timeline is kept.
+pub fn ingest(manager: &mut AlertManager, d: Detection, timeline: Option<&mut Timeline>) {
+    let Some(t) = timeline else {
+        manager.ingest(d);
+        return;
+    };
+    if let Some(e) = entry_for_detection(&d) {
+        t.entries.push(e);
+    }
+    manager.ingest(d);
+    for ev in manager.drain_events() {
+        let dev = ev
+            .alert_id
+            .as_deref()
+            .and_then(|id| manager.get(id))
+            .map(|a| (a.source.ip, a.source.mac));
+        t.entries.push(entry_for_manager_event(&ev, dev));
+    }
 }
 
 /// Reads a custom-rule file; the error names the file, the rule and the field.

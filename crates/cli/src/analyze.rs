@@ -11,6 +11,7 @@ use otwatch_flow::FlowConfig;
 use otwatch_pipeline::{Config, Pipeline, Summary};
 
 use otwatch_engines::Engines;
+use otwatch_engines::timeline::NetworkEvents;
 
 use crate::alerts::{self, AlertSummary};
 use crate::output::NdjsonWriter;
@@ -30,6 +31,10 @@ pub struct AnalyzeArgs {
     /// Write the alerts raised by the detection engines to PATH, one JSON record per line.
     #[arg(long, value_name = "PATH")]
     pub alerts: Option<PathBuf>,
+    /// Write the event timeline (network events, device and alert changes),
+    /// one JSON record per line in time order, to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub timeline: Option<PathBuf>,
     /// Custom alert rules (TOML `[[rule]]` tables, docs/custom-rules.md).
     #[arg(long, value_name = "PATH")]
     pub rules: Option<PathBuf>,
@@ -50,7 +55,13 @@ pub struct AnalyzeArgs {
     pub quiet: bool,
 }
 
-type Sinks = (Summary, (Inventory, (Option<NdjsonWriter>, Engines)));
+type Sinks = (
+    Summary,
+    (
+        Inventory,
+        (Option<NdjsonWriter>, (Option<NetworkEvents>, Engines)),
+    ),
+);
 
 pub fn run(a: &AnalyzeArgs) -> ExitCode {
     let started = Instant::now();
@@ -97,7 +108,12 @@ pub fn run(a: &AnalyzeArgs) -> ExitCode {
         eprintln!("otwatch analyze: {e}");
         return ExitCode::from(2);
     }
-    let sinks: Sinks = (Summary::new(), (Inventory::new(), (events, engines)));
+    let network = a.timeline.as_ref().map(|_| NetworkEvents::default());
+    let mut timeline = a.timeline.as_ref().map(|_| alerts::Timeline::default());
+    let sinks: Sinks = (
+        Summary::new(),
+        (Inventory::new(), (events, (network, engines))),
+    );
     let mut pipeline = Pipeline::new(cfg, sinks);
 
     let (_, total) = source.progress();
@@ -120,8 +136,8 @@ pub fn run(a: &AnalyzeArgs) -> ExitCode {
         match source.next_packet() {
             Ok(Some(p)) => {
                 pipeline.process(&p);
-                for d in pipeline.sink_mut().1.1.1.drain() {
-                    manager.ingest(d);
+                for d in pipeline.sink_mut().1.1.1.1.drain() {
+                    alerts::ingest(&mut manager, d, timeline.as_mut());
                 }
                 packets += 1;
                 if packets & 0xffff == 0 {
@@ -137,17 +153,17 @@ pub fn run(a: &AnalyzeArgs) -> ExitCode {
         }
     }
     pipeline.finish();
-    let engines = &mut pipeline.sink_mut().1.1.1;
+    let engines = &mut pipeline.sink_mut().1.1.1.1;
     engines.finish();
     for d in engines.drain() {
-        manager.ingest(d);
+        alerts::ingest(&mut manager, d, timeline.as_mut());
     }
     bar.finish_and_clear();
     let elapsed = started.elapsed();
 
     let decode = pipeline.decode_stats().clone();
     let flow_stats = *pipeline.flow_stats();
-    let (mut summary, (inventory, (events, _engines))) = pipeline.into_sink();
+    let (mut summary, (inventory, (events, (network, _engines)))) = pipeline.into_sink();
     summary.finalize();
     let mut code = ExitCode::SUCCESS;
     if let Some(w) = events
@@ -174,6 +190,16 @@ pub fn run(a: &AnalyzeArgs) -> ExitCode {
     {
         eprintln!("otwatch analyze: cannot write {}: {e}", p.display());
         code = ExitCode::from(1);
+    }
+    if let (Some(p), Some(mut t)) = (&a.timeline, timeline) {
+        if let Some(mut n) = network {
+            t.extend(n.drain());
+        }
+        t.extend(otwatch_engines::timeline::device_entries(&devices));
+        if let Err(e) = t.write_ndjson(p) {
+            eprintln!("otwatch analyze: cannot write {}: {e}", p.display());
+            code = ExitCode::from(1);
+        }
     }
     if let Some(p) = &a.devices
         && let Err(e) = report::write_json(p, &devices)

@@ -18,6 +18,7 @@ pub mod anomaly;
 pub mod custom;
 pub mod operational;
 pub mod protocol_violation;
+pub mod timeline;
 
 use otwatch_alerts::Detection;
 use otwatch_core::Timestamp;
