@@ -13,7 +13,7 @@ use hashbrown::HashMap;
 use otwatch_alerts::{Catalog, Detection, Endpoint};
 use otwatch_core::{Direction, FlowId, FlowInfo, FlowSide, MsgKind, Proto, Timestamp, Transport};
 use otwatch_proto::event::{AppEvent, MalformedEvent, Message};
-use otwatch_proto::{ads, dnp3, enip, fins, melsec, mms, s7comm, umas};
+use otwatch_proto::{ads, enip, mms, s7comm};
 
 use super::{Entry, Limit, NS, Table, endpoint, host, ids};
 
@@ -55,6 +55,7 @@ pub(super) struct Cfg {
     len_warmup: u32,
     len_factor: u32,
     len_min: u32,
+    max_length: u32,
     http_len: bool,
     http_max_line: u32,
     http_params: bool,
@@ -95,6 +96,7 @@ impl Cfg {
             len_warmup: u(th(l, "warmup", 20)),
             len_factor: u(th(l, "factor", 4)),
             len_min: u(th(l, "min_bytes", 256)),
+            max_length: u(th(l, "max_length", 32768)),
             http_len: on(ids::HTTP_HEADER_LENGTH),
             http_max_line: u(th(ids::HTTP_HEADER_LENGTH, "max_line", 8190)),
             http_params: on(ids::HTTP_HEADER_PARAMS),
@@ -211,8 +213,6 @@ struct Lengths {
 /// Stop commands of one source.
 #[derive(Clone, Copy, Debug, Default)]
 struct Stops(super::Rate);
-
-type Pair = (IpAddr, IpAddr);
 
 /// The learned and content anomaly state.
 #[derive(Debug)]
@@ -478,26 +478,28 @@ impl Learned {
             .lengths
             .entry((ep.src.ip, ep.dst.ip, proto, fc), now, REARM);
         let l = &mut e.v;
-        if l.n < c.len_warmup {
+        let over_max = len > c.max_length;
+        if l.n < c.len_warmup && !over_max {
             l.min = if l.n == 0 { len } else { l.min.min(len) };
             l.max = l.max.max(len);
             l.n += 1;
             return;
         }
         let limit = l.max.saturating_mul(c.len_factor);
-        if len > limit && len >= c.len_min {
+        if over_max || (len > limit && len >= c.len_min) {
             let (lo, hi, n) = (l.min, l.max, l.n);
             if arm(e, 0, now) {
                 out.push(
                     Detection::new(ids::MESSAGE_LENGTH, a.ts, host(ep.src), endpoint(ep.dst))
                         .protocol(proto.name())
                         .message(format!(
-                            "{} sent a {} message (function {fc}) of {len} bytes to {}; {n} earlier ones were {lo}–{hi} bytes (threshold {}× the longest, at least {} bytes)",
+                            "{} sent a {} message (function {fc}) of {len} bytes to {}; {n} earlier ones were {lo}–{hi} bytes (threshold {}× the longest, at least {} bytes; any above {})",
                             ep.src.ip,
                             proto.title(),
                             ep.dst.ip,
                             c.len_factor,
-                            c.len_min
+                            c.len_min,
+                            c.max_length
                         ))
                         .info("length", len)
                         .info("learned_min", lo)
@@ -832,9 +834,3 @@ pub(super) fn stop_command(a: &AppEvent<'_>) -> Option<&'static str> {
         _ => None,
     }
 }
-
-#[allow(unused_imports)]
-use {dnp3 as _, fins as _, melsec as _, umas as _};
-
-#[allow(dead_code)]
-type _Pair = Pair;
