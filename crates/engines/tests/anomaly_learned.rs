@@ -497,3 +497,28 @@ fn learned_and_muted_through_the_manager() {
     m.mute(&id, Timestamp(T0 + 100 * NS)).unwrap();
     assert!(matches!(m.ingest(x.clone()), Outcome::Suppressed(_)));
 }
+
+#[test]
+fn requests_of_one_poll_cycle_are_one_arrival() {
+    // Every 2 s, three reads of the same function in a burst: periodic,
+    // neither a change nor a silence.
+    let cat = catalog("");
+    let mut t = T::new(&cat);
+    let f = flow(1, v4(10), v4(21), 502, Some(Proto::Modbus));
+    for i in 0..40 {
+        for k in 0..3 {
+            t.app(
+                &f,
+                Direction::ToServer,
+                mb(&READ),
+                T0 + i * 2 * NS + k * 20_000_000,
+            );
+        }
+    }
+    assert!(t.out.is_empty(), "{:?}", t.out);
+    // Then silent for 2 minutes: the channel was learned as periodic.
+    for s in 0..120 {
+        t.time(T0 + 80 * NS + s * NS);
+    }
+    assert_eq!(count(&t.out, ids::INACTIVE), 1);
+}

@@ -24,6 +24,9 @@ pub const MAX_FLOWS: usize = 16384;
 pub const REARM: u32 = 3600;
 /// Shortest period (ms) that counts as periodic behaviour.
 pub const MIN_PERIOD_MS: f64 = 500.0;
+/// Requests closer than this fraction of the period belong to one poll
+/// cycle.
+pub const BURST: f64 = 0.1;
 /// Seconds of capture time between two inactivity scans.
 const SCAN_EVERY: u32 = 5;
 /// Zero minutes learned at most for a gap in the traffic.
@@ -536,6 +539,11 @@ impl Learned {
             return;
         }
         let iv = (t - p.last_ms).max(0) as f64;
+        if iv < p.period * BURST {
+            // Another request of the same poll cycle: the cycle is timed
+            // from its first request.
+            return;
+        }
         p.last_ms = t;
         if p.period <= 0.0 {
             p.period = iv;
