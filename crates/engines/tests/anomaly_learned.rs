@@ -215,53 +215,69 @@ fn polls(period: i64, n: i64, after: i64, m: i64, tail: i64, cat: &Catalog) -> V
 fn abnormal_periodic_behavior_threshold() {
     let cat = catalog("");
     // Polled every 2 s, then every 5 s: three changed intervals.
-    let d = polls(2000, 20, 5000, 4, 0, &cat);
+    let d = polls(2000, 320, 5000, 4, 0, &cat);
     assert_eq!(count(&d, ids::PERIODIC), 1, "{d:?}");
     let x = d.iter().find(|x| x.type_id == ids::PERIODIC).unwrap();
     assert_eq!(x.src.ip, Some(v4(10)));
     assert_eq!(x.dst.port, Some(502));
     // Only two changed intervals (threshold 3 in a row).
-    assert_eq!(count(&polls(2000, 20, 5000, 2, 0, &cat), ids::PERIODIC), 0);
+    assert_eq!(count(&polls(2000, 320, 5000, 2, 0, &cat), ids::PERIODIC), 0);
     // Jitter within the deviation (2 s -> 2.8 s is 40% < 50%).
-    assert_eq!(count(&polls(2000, 20, 2800, 10, 0, &cat), ids::PERIODIC), 0);
+    assert_eq!(
+        count(&polls(2000, 320, 2800, 10, 0, &cat), ids::PERIODIC),
+        0
+    );
+    // Steady, but for less than the 600 s of learning.
+    assert_eq!(count(&polls(2000, 250, 5000, 4, 0, &cat), ids::PERIODIC), 0);
+    // An admin's shorter learning applies.
+    let short = catalog("[types.abnormal_periodic_behavior.thresholds]\nlearn = 60\n");
+    assert_eq!(
+        count(&polls(2000, 40, 5000, 4, 0, &short), ids::PERIODIC),
+        1
+    );
     // Not periodic yet (5 steady intervals < 8).
     assert_eq!(count(&polls(2000, 6, 5000, 6, 0, &cat), ids::PERIODIC), 0);
     // Too fast to count as periodic (100 ms).
-    assert_eq!(count(&polls(100, 40, 400, 10, 0, &cat), ids::PERIODIC), 0);
+    assert_eq!(count(&polls(100, 7000, 400, 10, 0, &cat), ids::PERIODIC), 0);
 }
 
 #[test]
 fn inactive_communication_channel_threshold() {
     let cat = catalog("");
     // Polled every 2 s, then silent for 70 s (> 60 s and > 5 periods).
-    let d = polls(2000, 20, 2000, 0, 70, &cat);
+    let d = polls(2000, 320, 2000, 0, 70, &cat);
     assert_eq!(count(&d, ids::INACTIVE), 1, "{d:?}");
     assert_eq!(count(&d, ids::PERIODIC), 0);
     // Silent for 50 s: below the 60 s inactivity.
-    assert_eq!(count(&polls(2000, 20, 2000, 0, 50, &cat), ids::INACTIVE), 0);
+    assert_eq!(
+        count(&polls(2000, 320, 2000, 0, 50, &cat), ids::INACTIVE),
+        0
+    );
     // Every 20 s, silent 90 s: above 60 s but below 5 periods (100 s)...
     assert_eq!(
-        count(&polls(20_000, 10, 20_000, 0, 90, &cat), ids::INACTIVE),
+        count(&polls(20_000, 40, 20_000, 0, 90, &cat), ids::INACTIVE),
         0
     );
     // ...silent 110 s: above both.
     assert_eq!(
-        count(&polls(20_000, 10, 20_000, 0, 110, &cat), ids::INACTIVE),
+        count(&polls(20_000, 40, 20_000, 0, 110, &cat), ids::INACTIVE),
         1
     );
     // Never periodic (3 requests): no learned period, no alert.
     assert_eq!(count(&polls(2000, 3, 2000, 0, 300, &cat), ids::INACTIVE), 0);
     // Reported once per silence.
     assert_eq!(
-        count(&polls(2000, 20, 2000, 0, 600, &cat), ids::INACTIVE),
+        count(&polls(2000, 320, 2000, 0, 600, &cat), ids::INACTIVE),
         1
     );
 }
 
 // ---------------------------------------------------------------- lengths
 
-/// `warm` messages of `base` wire bytes each, then one of `big` bytes.
-fn lengths(warm: u64, base: u64, big: u64, cat: &Catalog) -> Vec<Detection> {
+/// `warm` messages of `base` wire bytes each, then one of `big` bytes,
+/// then `shared` messages in the same segment (no new bytes) and the end
+/// of the flow.
+fn lengths_shared(warm: u64, base: u64, big: u64, shared: u32, cat: &Catalog) -> Vec<Detection> {
     let mut t = T::new(cat);
     let mut f = flow(1, v4(10), v4(21), 502, Some(Proto::Modbus));
     let mut ns = T0;
@@ -271,7 +287,15 @@ fn lengths(warm: u64, base: u64, big: u64, cat: &Catalog) -> Vec<Detection> {
         ns += NS;
         t.app(&f, Direction::ToServer, mb(&READ), ns);
     }
+    for _ in 0..shared {
+        t.app(&f, Direction::ToServer, mb(&READ), ns);
+    }
+    t.e.on_event(&Event::FlowEnd(&f), &mut t.out);
     t.out
+}
+
+fn lengths(warm: u64, base: u64, big: u64, cat: &Catalog) -> Vec<Detection> {
+    lengths_shared(warm, base, big, 0, cat)
 }
 
 #[test]
@@ -286,6 +310,11 @@ fn unexpected_message_length_threshold() {
     assert_eq!(count(&lengths(20, 40, 200, &cat), ids::MESSAGE_LENGTH), 0);
     // During the warm-up (19 learned).
     assert_eq!(count(&lengths(18, 64, 300, &cat), ids::MESSAGE_LENGTH), 0);
+    // Several messages in one segment: the length of each is unknown.
+    assert_eq!(
+        count(&lengths_shared(20, 64, 300, 1, &cat), ids::MESSAGE_LENGTH),
+        0
+    );
     // Above the catalog's max_length, even while learning.
     assert_eq!(count(&lengths(2, 64, 40_000, &cat), ids::MESSAGE_LENGTH), 1);
 }
@@ -480,13 +509,13 @@ fn abnormal_application_termination_threshold() {
 fn learned_and_muted_through_the_manager() {
     let cat = catalog("");
     let mut m = AlertManager::new(cat.clone(), "s1".into(), ManagerConfig::default());
-    let d = polls(2000, 20, 2000, 0, 70, &cat);
+    let d = polls(2000, 320, 2000, 0, 70, &cat);
     assert_eq!(d.len(), 1);
     let Outcome::Created(id) = m.ingest(d[0].clone()) else {
         panic!("not created");
     };
     m.learn(&id, Timestamp(T0 + 100 * NS)).unwrap();
-    let again = polls(2000, 20, 2000, 0, 70, &cat);
+    let again = polls(2000, 320, 2000, 0, 70, &cat);
     assert!(matches!(m.ingest(again[0].clone()), Outcome::Suppressed(_)));
     // Muted: a bandwidth alert of the same pair.
     let d = bandwidth(12, 200_000, 2_400_000, &cat);
@@ -505,7 +534,7 @@ fn requests_of_one_poll_cycle_are_one_arrival() {
     let cat = catalog("");
     let mut t = T::new(&cat);
     let f = flow(1, v4(10), v4(21), 502, Some(Proto::Modbus));
-    for i in 0..40 {
+    for i in 0..320 {
         for k in 0..3 {
             t.app(
                 &f,
@@ -518,7 +547,7 @@ fn requests_of_one_poll_cycle_are_one_arrival() {
     assert!(t.out.is_empty(), "{:?}", t.out);
     // Then silent for 2 minutes: the channel was learned as periodic.
     for s in 0..120 {
-        t.time(T0 + 80 * NS + s * NS);
+        t.time(T0 + 640 * NS + s * NS);
     }
     assert_eq!(count(&t.out, ids::INACTIVE), 1);
 }

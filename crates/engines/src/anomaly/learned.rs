@@ -50,6 +50,7 @@ pub(super) struct Cfg {
     tolerance: f64,
     deviation: f64,
     consecutive: u32,
+    learn_ms: i64,
     inactive: bool,
     inactivity: u32,
     periods: u32,
@@ -91,6 +92,7 @@ impl Cfg {
             tolerance: th(p, "tolerance", 25).min(1000) as f64 / 100.0,
             deviation: th(p, "deviation", 50).min(1000) as f64 / 100.0,
             consecutive: u(th(p, "consecutive", 3)),
+            learn_ms: th(p, "learn", 600).min(u32::MAX as u64) as i64 * 1000,
             inactive: on(ids::INACTIVE),
             inactivity: u(th(ids::INACTIVE, "inactivity", 60)),
             periods: u(th(ids::INACTIVE, "periods", 5)),
@@ -162,6 +164,18 @@ impl Level {
 struct FlowAcct {
     counted: u64,
     last: [u64; 2],
+    /// Per direction, the last message's length, judged when the next
+    /// message shows it had its segment(s) to itself.
+    pending: [Option<Pending>; 2],
+}
+
+/// A measured message not judged yet.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    len: u32,
+    fc: u16,
+    proto: Proto,
+    ts: Timestamp,
 }
 
 /// Inter-arrival of one request type on one channel.
@@ -176,6 +190,8 @@ struct Period {
     last_ms: i64,
     /// Learned period, ms (0: one request seen).
     period: f64,
+    /// Capture time (ms) the current steady run started.
+    run_start: i64,
     stable: u32,
     periodic: bool,
     off: u32,
@@ -197,6 +213,7 @@ impl Default for Period {
             flow: FlowId(0),
             last_ms: -1,
             period: 0.0,
+            run_start: 0,
             stable: 0,
             periodic: false,
             off: 0,
@@ -414,8 +431,14 @@ impl Learned {
         }
     }
 
-    pub(super) fn flow_end(&mut self, f: &FlowInfo) {
-        self.count_bytes(f, true);
+    pub(super) fn flow_end(&mut self, f: &FlowInfo, out: &mut Vec<Detection>) {
+        if let Some(prev) = self.count_bytes(f, true) {
+            for dir in [Direction::ToServer, Direction::ToClient] {
+                if let Some(p) = prev.pending[dir.idx()] {
+                    self.length(f, dir, p, out);
+                }
+            }
+        }
     }
 
     // ------------------------------------------------------------ messages
@@ -432,14 +455,24 @@ impl Learned {
             && let Some(prev) = acct
         {
             let d = a.dir.idx();
+            // Bytes of this direction since its previous message (L4
+            // headers included); the first message of a direction also
+            // holds the handshake and is not measured. No new bytes: this
+            // message shared a segment with the previous one, whose length
+            // is then unknown.
+            let grew = f.bytes[d] > prev.last[d];
+            let next = (prev.last[d] > 0 && grew).then(|| Pending {
+                len: (f.bytes[d] - prev.last[d]).min(u32::MAX as u64) as u32,
+                fc,
+                proto,
+                ts: a.ts,
+            });
             if let Some(a2) = self.flows.get_mut(&f.id) {
                 a2.last[d] = f.bytes[d];
+                a2.pending[d] = next;
             }
-            // Bytes of this direction since its previous message; the first
-            // message of a direction also holds the handshake.
-            if prev.last[d] > 0 && f.bytes[d] > prev.last[d] {
-                let len = (f.bytes[d] - prev.last[d]).min(u32::MAX as u64) as u32;
-                self.length(a, proto, fc, len, out);
+            if grew && let Some(p) = prev.pending[d] {
+                self.length(f, a.dir, p, out);
             }
         }
         if (c.periodic || c.inactive) && a.dir == Direction::ToServer && a.kind != MsgKind::Response
@@ -466,17 +499,11 @@ impl Learned {
         }
     }
 
-    fn length(
-        &mut self,
-        a: &AppEvent<'_>,
-        proto: Proto,
-        fc: u16,
-        len: u32,
-        out: &mut Vec<Detection>,
-    ) {
+    fn length(&mut self, f: &FlowInfo, dir: Direction, p: Pending, out: &mut Vec<Detection>) {
         let c = self.cfg;
-        let now = secs(a.ts);
-        let ep = a.flow.endpoints(a.dir);
+        let (proto, fc, len) = (p.proto, p.fc, p.len);
+        let now = secs(p.ts);
+        let ep = f.endpoints(dir);
         let e = self
             .lengths
             .entry((ep.src.ip, ep.dst.ip, proto, fc), now, REARM);
@@ -493,7 +520,7 @@ impl Learned {
             let (lo, hi, n) = (l.min, l.max, l.n);
             if arm(e, 0, now) {
                 out.push(
-                    Detection::new(ids::MESSAGE_LENGTH, a.ts, host(ep.src), endpoint(ep.dst))
+                    Detection::new(ids::MESSAGE_LENGTH, p.ts, host(ep.src), endpoint(ep.dst))
                         .protocol(proto.name())
                         .message(format!(
                             "{} sent a {} message (function {fc}) of {len} bytes to {}; {n} earlier ones were {lo}–{hi} bytes (threshold {}× the longest, at least {} bytes; any above {})",
@@ -508,7 +535,7 @@ impl Learned {
                         .info("learned_min", lo)
                         .info("learned_max", hi)
                         .info("function_code", fc)
-                        .flow(a.flow.id),
+                        .flow(f.id),
                 );
             }
         } else {
@@ -536,6 +563,7 @@ impl Learned {
         p.silent = false;
         if p.last_ms < 0 {
             p.last_ms = t;
+            p.run_start = t;
             return;
         }
         let iv = (t - p.last_ms).max(0) as f64;
@@ -547,6 +575,7 @@ impl Learned {
         p.last_ms = t;
         if p.period <= 0.0 {
             p.period = iv;
+            p.run_start = t;
             return;
         }
         let dev = (iv - p.period).abs();
@@ -554,7 +583,8 @@ impl Learned {
             p.period += (iv - p.period) / 8.0;
             p.stable = p.stable.saturating_add(1);
             p.off = 0;
-            if p.stable >= c.intervals && p.period >= MIN_PERIOD_MS {
+            if p.stable >= c.intervals && p.period >= MIN_PERIOD_MS && t - p.run_start >= c.learn_ms
+            {
                 p.periodic = true;
             }
             return;
@@ -562,6 +592,7 @@ impl Learned {
         if !p.periodic {
             p.period = iv;
             p.stable = 0;
+            p.run_start = t;
             return;
         }
         if dev < p.period * c.deviation {
@@ -576,6 +607,7 @@ impl Learned {
         p.period = iv;
         p.stable = 0;
         p.off = 0;
+        p.run_start = t;
         if c.periodic && arm(e, 0, now) {
             out.push(
                 Detection::new(ids::PERIODIC, a.ts, host(&client), endpoint(&server))

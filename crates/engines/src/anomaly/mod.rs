@@ -1059,7 +1059,7 @@ impl Engine for Anomaly {
                 self.learned.app(a, out);
             }
             Event::Arp(a) => self.arp(a, out),
-            Event::FlowEnd(f) => self.learned.flow_end(f),
+            Event::FlowEnd(f) => self.learned.flow_end(f, out),
             Event::Malformed(m) => self.learned.malformed(m, out),
             _ => {}
         }
