@@ -551,3 +551,67 @@ fn requests_of_one_poll_cycle_are_one_arrival() {
     }
     assert_eq!(count(&t.out, ids::INACTIVE), 1);
 }
+
+// ---------------------------------------------------------------- scenario
+
+fn run_scenario(name: &str, cat: &Catalog) -> Vec<Detection> {
+    use otwatch_capture::{LinkType, Packet};
+    use otwatch_engines::Engines;
+    use otwatch_pipeline::{Config, Pipeline};
+    let cap = otwatch_sim::generate(name, 3).unwrap();
+    let mut engines = Engines::new();
+    engines.push(Box::new(Anomaly::new(cat)));
+    let mut p = Pipeline::new(Config::default(), engines);
+    for (i, (ts, data)) in cap.packets.iter().enumerate() {
+        p.process(&Packet {
+            ts: *ts,
+            link: LinkType::from_linktype(cap.linktype as i32).unwrap(),
+            data,
+            orig_len: data.len() as u32,
+            input: 0,
+            record: i as u64 + 1,
+        });
+    }
+    p.finish();
+    let mut e = p.into_sink();
+    e.finish();
+    e.drain().collect()
+}
+
+#[test]
+fn learned_scenario_through_the_pipeline() {
+    let d = run_scenario("anomaly_learned", &catalog(""));
+    let hmi = Some("10.10.1.10".to_string());
+    let ip = |x: &Detection| x.src.ip.map(|i| i.to_string());
+    assert_eq!(
+        by_type(&d),
+        BTreeMap::from([
+            (ids::PERIODIC, 1),
+            (ids::INACTIVE, 1),
+            (ids::MESSAGE_LENGTH, 1),
+            (ids::BANDWIDTH_PAIR, 1),
+        ]),
+        "{:#?}",
+        d.iter().map(|x| &x.message).collect::<Vec<_>>()
+    );
+    for x in &d {
+        let dst = x.dst.ip.map(|i| i.to_string());
+        match x.type_id {
+            ids::PERIODIC => assert_eq!(dst.as_deref(), Some("10.10.1.21")),
+            ids::INACTIVE => assert_eq!(dst.as_deref(), Some("10.10.1.23")),
+            // The PLC sent the long response.
+            ids::MESSAGE_LENGTH => assert_eq!(ip(x).as_deref(), Some("10.10.1.22")),
+            _ => assert_eq!(dst.as_deref(), Some("10.10.1.23")),
+        }
+        if x.type_id != ids::MESSAGE_LENGTH {
+            assert_eq!(ip(x), hmi);
+        }
+    }
+    // With the default catalog (bandwidth and inactivity off), only the
+    // types enabled by default remain.
+    let d = run_scenario("anomaly_learned", &Catalog::builtin());
+    assert_eq!(
+        by_type(&d),
+        BTreeMap::from([(ids::PERIODIC, 1), (ids::MESSAGE_LENGTH, 1)])
+    );
+}
