@@ -609,7 +609,7 @@ fn learned_scenario_through_the_pipeline() {
     }
     // With the default catalog (bandwidth and inactivity off), only the
     // types enabled by default remain.
-    let d = run_scenario("anomaly_learned", &Catalog::builtin());
+    let d = run_scenario("anomaly_learned", Catalog::builtin());
     assert_eq!(
         by_type(&d),
         BTreeMap::from([(ids::PERIODIC, 1), (ids::MESSAGE_LENGTH, 1)])

@@ -863,14 +863,14 @@ pub(super) fn stop_command(a: &AppEvent<'_>) -> Option<&'static str> {
             let s = c.embedded().map_or(c.code(), |e| e.service);
             (s == enip::cip::svc::STOP).then_some("CIP Stop")
         }
-        Message::Ads(ads::Message::Ams { header, body, .. }) if !header.is_response() => {
-            match *body {
+        Message::Ads(ads::Message::Ams {
+            header,
+            body:
                 ads::wire::Body::WriteControl {
                     ads_state: 6 | 12, ..
-                } => Some("ADS WriteControl stop"),
-                _ => None,
-            }
-        }
+                },
+            ..
+        }) if !header.is_response() => Some("ADS WriteControl stop"),
         _ => None,
     }
 }
