@@ -43,7 +43,7 @@ fn flow(id: u64, client: IpAddr, server: IpAddr, port: u16, proto: Option<Proto>
         vlan: 0,
         client: FlowSide {
             ip: client,
-            port: 40000 + id as u16,
+            port: 40000u16.wrapping_add(id as u16),
             mac: MacAddr([2, 0, 0, 0, 0, 1]),
         },
         server: FlowSide {
@@ -614,4 +614,32 @@ fn learned_scenario_through_the_pipeline() {
         by_type(&d),
         BTreeMap::from([(ids::PERIODIC, 1), (ids::MESSAGE_LENGTH, 1)])
     );
+}
+
+#[test]
+fn learned_state_is_bounded() {
+    use otwatch_engines::anomaly::MAX_FLOWS;
+    let mut t = T::new(&catalog(""));
+    for i in 0..40_000u32 {
+        let server = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+        let mut f = flow(u64::from(i) + 1, v4(10), server, 502, Some(Proto::Modbus));
+        f.bytes[0] += 100;
+        t.app(
+            &f,
+            Direction::ToServer,
+            mb(&READ),
+            T0 + i64::from(i) * 1_000_000,
+        );
+        f.bytes[0] += 100;
+        t.app(
+            &f,
+            Direction::ToServer,
+            mb(&READ),
+            T0 + i64::from(i) * 1_000_000 + 1000,
+        );
+    }
+    let s = t.e.stats();
+    assert!(s.max_table_len <= MAX_FLOWS, "{s:?}");
+    assert!(s.evictions > 0);
+    assert!(s.total_keys <= MAX_FLOWS + 10 * otwatch_engines::anomaly::MAX_KEYS);
 }

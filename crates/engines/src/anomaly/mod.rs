@@ -1,7 +1,10 @@
 //! The anomaly engine: scans (address, long-duration address, port, PLC,
 //! ARP), ARP spoofing, ICMP flooding, brute force (failed logins, SMB logon
 //! failures, password guessing), excessive sessions, and the rates of Modbus
-//! exceptions and DNP3 restarts.
+//! exceptions and DNP3 restarts. The types that compare traffic with what
+//! the engine learned (bandwidth, periodic behaviour, inactive channels,
+//! message lengths) and the content checks (HTTP heads, standard ports,
+//! stop commands) are in [`learned`].
 //!
 //! Every rule is documented in `docs/engines/anomaly.md`. All thresholds and
 //! windows come from the catalog (`crates/alerts/catalog.toml`), with the
@@ -78,7 +81,7 @@ pub mod ids {
     ];
 }
 
-mod learned;
+pub mod learned;
 pub use learned::{MAX_FLOWS, MIN_PERIOD_MS, REARM};
 
 const NS: i64 = 1_000_000_000;
