@@ -14,7 +14,7 @@ use otwatch_core::{
 use otwatch_engines::Engine;
 use otwatch_engines::anomaly::{Anomaly, ids};
 use otwatch_proto::event::{AppEvent, Event, MalformedEvent};
-use otwatch_proto::{Message, dnp3, http, modbus};
+use otwatch_proto::{Message, dnp3, http, modbus, umas};
 
 const NS: i64 = 1_000_000_000;
 /// A capture minute boundary.
@@ -499,6 +499,33 @@ fn abnormal_application_termination_threshold() {
     assert_eq!(count(&d, ids::APP_TERMINATION), 1);
     assert_eq!(d[0].src.ip, Some(v4(10)));
     assert_eq!(count(&stops(19, 60, &cat), ids::APP_TERMINATION), 0);
+    // Responses and other commands are not stops.
+    let umas = |response: bool, code: u8| {
+        Message::Umas(umas::Message {
+            transaction_id: 1,
+            unit_id: 0,
+            response,
+            session: Some(0),
+            code: Some(code),
+            request_function: None,
+            exception_code: None,
+            data: &[],
+            latency_ns: None,
+        })
+    };
+    let f = flow(2, v4(10), v4(21), 502, Some(Proto::Umas));
+    for (resp, code, want) in [(false, 0x41, 1), (true, 0x41, 0), (false, 0x40, 0)] {
+        let mut t = T::new(&cat);
+        for i in 0..20 {
+            let dir = if resp {
+                Direction::ToClient
+            } else {
+                Direction::ToServer
+            };
+            t.app(&f, dir, umas(resp, code), T0 + i * NS);
+        }
+        assert_eq!(count(&t.out, ids::APP_TERMINATION), want, "{resp} {code}");
+    }
     // 20 stops over more than 3 hours (one every 12 minutes).
     assert_eq!(count(&stops(20, 720, &cat), ids::APP_TERMINATION), 0);
 }
