@@ -959,6 +959,19 @@ fn corpus_report() {
             ids::EXCEPTION_PATTERN,
             1,
         ),
+        // SSH banners on TCP port 80.
+        (
+            "zeek/testing__btest__Traces__ssh__ssh-on-port-80.pcap",
+            ids::STANDARD_PORT,
+            1,
+        ),
+        // A request whose body is a nested message carrying its own
+        // Transfer-Encoding (request smuggling).
+        (
+            "zeek/testing__btest__Traces__http__smuggle-http-request.pcap",
+            ids::HTTP_HEADER_CONTENT,
+            1,
+        ),
     ] {
         assert_eq!(
             seen.get(&(file.to_string(), ty)).copied().unwrap_or(0),

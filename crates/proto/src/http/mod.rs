@@ -384,7 +384,12 @@ impl Dissector for Session {
                         self.resync[d] = false;
                     }
                     if !wire::starts_like_message(rest) {
-                        let k = rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
+                        // The rejected line with its line end (content
+                        // probes of other protocols look for it).
+                        let k = rest
+                            .iter()
+                            .position(|&c| c == b'\n')
+                            .map_or(rest.len(), |n| n + 1);
                         self.malformed(d, Error::BadStartLine, None, &rest[..k], cx);
                         self.resync[d] = true;
                         continue;

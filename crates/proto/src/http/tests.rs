@@ -181,3 +181,27 @@ proptest::proptest! {
         proptest::prop_assert!(left <= wire::MAX_HEAD + 1);
     }
 }
+
+#[test]
+fn head_shape_fields() {
+    let (h, err) = wire::parse_head(
+        b"GET /a?x=1&y=2&&z HTTP/1.1\r\nHost: h\r\nX-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n",
+    );
+    let h = h.unwrap();
+    assert!(err.is_none());
+    assert_eq!(h.query_params, 3);
+    assert_eq!(h.longest_line, 48);
+    assert_eq!(h.ctl_bytes, 0);
+    assert!(!h.bad_name && !h.nested_message);
+    assert_eq!((h.content_length_count, h.transfer_encoding_count), (0, 0));
+
+    let (h, _) = wire::parse_head(
+        b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\nTransfer-Encoding : chunked\r\nContent-Type: message/rfc822\r\nX: a\x01b\r\n\r\n",
+    );
+    let h = h.unwrap();
+    assert_eq!(h.content_length_count, 2);
+    assert_eq!(h.transfer_encoding_count, 0, "a bad name is not the header");
+    assert!(h.bad_name && h.nested_message);
+    assert_eq!(h.ctl_bytes, 1);
+    assert_eq!(h.query_params, 0);
+}

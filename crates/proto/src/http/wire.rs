@@ -33,6 +33,24 @@ pub struct Head<'a> {
     pub connection_close: bool,
     /// Number of header fields.
     pub header_count: u16,
+    /// Longest header line, or the start line when longer (bytes, without
+    /// the line end; saturating).
+    pub longest_line: u16,
+    /// Parameters in the request target's query (`a=1&b=2` is 2).
+    pub query_params: u16,
+    /// Control bytes (other than HT) in the start line and header lines
+    /// (a CR inside a line, NUL...).
+    pub ctl_bytes: u16,
+    /// A header name with whitespace or non-token characters
+    /// (`Transfer-Encoding : chunked`).
+    pub bad_name: bool,
+    /// Content-Length header fields.
+    pub content_length_count: u8,
+    /// Transfer-Encoding header fields.
+    pub transfer_encoding_count: u8,
+    /// `Content-Type: message/...`: the body is itself a message with its
+    /// own header block.
+    pub nested_message: bool,
 }
 
 impl Head<'_> {
@@ -196,6 +214,22 @@ pub fn head_end(b: &[u8]) -> Option<usize> {
     None
 }
 
+/// A header-name byte (RFC 9110 `tchar`).
+fn is_tchar(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
+}
+
+fn ctl_count(l: &[u8]) -> u16 {
+    l.iter()
+        .filter(|&&c| (c < 0x20 && c != b'\t') || c == 0x7f)
+        .count()
+        .min(u16::MAX as usize) as u16
+}
+
+fn sat16(n: usize) -> u16 {
+    n.min(u16::MAX as usize) as u16
+}
+
 fn parse_u64(v: &[u8]) -> Option<u64> {
     if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
         return None;
@@ -226,9 +260,20 @@ pub fn parse_head(b: &[u8]) -> (Option<Head<'_>>, Option<Error>) {
         h.method = &first[..sp];
         h.uri = trim(&first[sp + 1..last]);
         h.version = &first[last + 1..];
+        if let Some(q) = h.uri.iter().position(|&c| c == b'?') {
+            let query = &h.uri[q + 1..];
+            h.query_params = sat16(
+                query
+                    .split(|&c| c == b'&')
+                    .filter(|p| !p.is_empty())
+                    .count(),
+            );
+        }
     } else {
         return (None, Some(Error::BadStartLine));
     }
+    h.longest_line = sat16(first.len());
+    h.ctl_bytes = ctl_count(first);
     let mut err = None;
     let mut n = 0u16;
     for line in lines {
@@ -236,6 +281,8 @@ pub fn parse_head(b: &[u8]) -> (Option<Head<'_>>, Option<Error>) {
             break;
         }
         n = n.saturating_add(1);
+        h.longest_line = h.longest_line.max(sat16(line.len()));
+        h.ctl_bytes = h.ctl_bytes.saturating_add(ctl_count(line));
         if line[0] == b' ' || line[0] == b'\t' {
             continue; // obsolete line folding
         }
@@ -245,6 +292,9 @@ pub fn parse_head(b: &[u8]) -> (Option<Head<'_>>, Option<Error>) {
         };
         let name = &line[..colon];
         let value = trim(&line[colon + 1..]);
+        if name.is_empty() || !name.iter().all(|&c| is_tchar(c)) {
+            h.bad_name = true;
+        }
         let is = |s: &str| name.eq_ignore_ascii_case(s.as_bytes());
         if is("host") {
             h.host = Some(value);
@@ -254,7 +304,9 @@ pub fn parse_head(b: &[u8]) -> (Option<Head<'_>>, Option<Error>) {
             h.server = Some(value);
         } else if is("content-type") {
             h.content_type = Some(value);
+            h.nested_message = value.len() >= 8 && value[..8].eq_ignore_ascii_case(b"message/");
         } else if is("content-length") {
+            h.content_length_count = h.content_length_count.saturating_add(1);
             h.content_length_raw = Some(value);
             match parse_u64(value) {
                 Some(v) => h.content_length = Some(v),
@@ -263,6 +315,7 @@ pub fn parse_head(b: &[u8]) -> (Option<Head<'_>>, Option<Error>) {
                 }
             }
         } else if is("transfer-encoding") {
+            h.transfer_encoding_count = h.transfer_encoding_count.saturating_add(1);
             if value.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked")) {
                 h.chunked = true;
             }

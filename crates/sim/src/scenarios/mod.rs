@@ -1,5 +1,6 @@
 //! The scenario catalogue.
 
+mod anomaly;
 mod bacnet_iec104_fins;
 mod demo;
 mod dnp3;
@@ -225,6 +226,7 @@ const GROUPS: &[Group] = &[
     it_net::SCENARIOS,
     it_app::SCENARIOS,
     other_ot::SCENARIOS,
+    anomaly::SCENARIOS,
 ];
 
 /// Every scenario, `demo` first.

@@ -1,7 +1,10 @@
 //! The anomaly engine: scans (address, long-duration address, port, PLC,
 //! ARP), ARP spoofing, ICMP flooding, brute force (failed logins, SMB logon
 //! failures, password guessing), excessive sessions, and the rates of Modbus
-//! exceptions and DNP3 restarts.
+//! exceptions and DNP3 restarts. The types that compare traffic with what
+//! the engine learned (bandwidth, periodic behaviour, inactive channels,
+//! message lengths) and the content checks (HTTP heads, standard ports,
+//! stop commands) are in [`learned`].
 //!
 //! Every rule is documented in `docs/engines/anomaly.md`. All thresholds and
 //! windows come from the catalog (`crates/alerts/catalog.toml`), with the
@@ -40,8 +43,18 @@ pub mod ids {
     pub const EXCESSIVE_SESSIONS: &str = "excessive_sessions";
     pub const RESTART_RATE: &str = "excessive_restart_rate";
     pub const EXCEPTION_PATTERN: &str = "abnormal_exception_pattern";
+    pub const BANDWIDTH: &str = "abnormal_traffic_bandwidth";
+    pub const BANDWIDTH_PAIR: &str = "abnormal_traffic_bandwidth_between_devices";
+    pub const PERIODIC: &str = "abnormal_periodic_behavior";
+    pub const INACTIVE: &str = "inactive_communication_channel";
+    pub const STANDARD_PORT: &str = "unexpected_traffic_standard_port";
+    pub const MESSAGE_LENGTH: &str = "unexpected_message_length";
+    pub const HTTP_HEADER_LENGTH: &str = "abnormal_http_header_length";
+    pub const HTTP_HEADER_PARAMS: &str = "abnormal_http_header_parameters";
+    pub const HTTP_HEADER_CONTENT: &str = "illegal_http_header_content";
+    pub const APP_TERMINATION: &str = "abnormal_application_termination";
 
-    pub const ALL: [&str; 13] = [
+    pub const ALL: [&str; 23] = [
         ADDRESS_SCAN,
         LONG_ADDRESS_SCAN,
         PORT_SCAN,
@@ -55,8 +68,21 @@ pub mod ids {
         EXCESSIVE_SESSIONS,
         RESTART_RATE,
         EXCEPTION_PATTERN,
+        BANDWIDTH,
+        BANDWIDTH_PAIR,
+        PERIODIC,
+        INACTIVE,
+        STANDARD_PORT,
+        MESSAGE_LENGTH,
+        HTTP_HEADER_LENGTH,
+        HTTP_HEADER_PARAMS,
+        HTTP_HEADER_CONTENT,
+        APP_TERMINATION,
     ];
 }
+
+pub mod learned;
+pub use learned::{MAX_FLOWS, MIN_PERIOD_MS, REARM};
 
 const NS: i64 = 1_000_000_000;
 /// Most keys (sources, source/destination pairs...) per table.
@@ -450,6 +476,8 @@ pub struct Anomaly {
     restarts: Table<(IpAddr, IpAddr), Rate>,
     /// (server, client) → exception responses.
     exceptions: Table<(IpAddr, IpAddr), Rate>,
+    /// Bandwidth, periods, lengths, HTTP heads, standard ports, stops.
+    learned: learned::Learned,
 }
 
 impl Anomaly {
@@ -468,12 +496,20 @@ impl Anomaly {
             sessions: Table::new(),
             restarts: Table::new(),
             exceptions: Table::new(),
+            learned: learned::Learned::new(cat),
         }
     }
 
     /// The state of the engine's tables.
     pub fn stats(&self) -> Stats {
+        let l = self.learned.tables();
         let lens = [
+            l[0],
+            l[1],
+            l[2],
+            l[3],
+            l[4],
+            l[5],
             (self.addr.map.len(), self.addr.evictions),
             (self.long_addr.map.len(), self.long_addr.evictions),
             (self.ports.map.len(), self.ports.evictions),
@@ -1021,9 +1057,18 @@ impl Engine for Anomaly {
     fn on_event(&mut self, ev: &Event<'_>, out: &mut Vec<Detection>) {
         match ev {
             Event::FlowStart(f) => self.flow_start(f, out),
-            Event::App(a) => self.app(a, out),
+            Event::App(a) => {
+                self.app(a, out);
+                self.learned.app(a, out);
+            }
             Event::Arp(a) => self.arp(a, out),
+            Event::FlowEnd(f) => self.learned.flow_end(f, out),
+            Event::Malformed(m) => self.learned.malformed(m, out),
             _ => {}
         }
+    }
+
+    fn on_time(&mut self, now: Timestamp, out: &mut Vec<Detection>) {
+        self.learned.tick(now, out);
     }
 }
