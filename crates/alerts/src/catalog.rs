@@ -193,6 +193,10 @@ pub struct Threshold {
     pub unit: String,
     /// What the threshold means.
     pub doc: String,
+    /// The reference gives no value for this type: the number is otwatch's
+    /// own choice (documented with the engine).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own: bool,
 }
 
 /// One alert type of the catalog.

@@ -32,7 +32,10 @@ fn generated() -> String {
             let thresholds: Vec<String> = t
                 .thresholds
                 .iter()
-                .map(|(n, th)| format!("{n} = {} {}", th.value, th.unit))
+                .map(|(n, th)| {
+                    let own = if th.own { " (otwatch)" } else { "" };
+                    format!("{n} = {} {}{own}", th.value, th.unit)
+                })
                 .collect();
             writeln!(
                 s,
