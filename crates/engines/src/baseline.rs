@@ -166,6 +166,8 @@ pub struct Learning {
     pub max_new_per_day: u64,
     /// New baseline entries per capture hour `(hour, count)`, last 24 hours.
     pub new_per_hour: Vec<(i64, u64)>,
+    /// Capture time of the last check (ns), 0 = none yet.
+    pub last_seen: i64,
 }
 
 impl Default for Learning {
@@ -178,6 +180,7 @@ impl Default for Learning {
             min_duration_s: 7 * 24 * 3600,
             max_new_per_day: 10,
             new_per_hour: Vec::new(),
+            last_seen: 0,
         }
     }
 }
@@ -693,6 +696,7 @@ impl Baseline {
     /// fewer than `max_new_per_day` new entries were added in the last 24 h.
     /// Returns true when it ended learning.
     pub fn check_auto_end(&mut self, now: Timestamp) -> bool {
+        self.learning.last_seen = self.learning.last_seen.max(now.0);
         let l = &self.learning;
         if !l.on || !l.auto_end {
             return false;

@@ -449,6 +449,19 @@ impl Policy {
         if b.see_device(ip, mac, ts.0) != Seen::New {
             return;
         }
+        self.new_asset(b, ip, mac, ts, flow, out);
+    }
+
+    /// New Asset Detected for an unauthorized device in an OT subnet.
+    fn new_asset(
+        &mut self,
+        b: &Baseline,
+        ip: IpAddr,
+        mac: Option<otwatch_core::MacAddr>,
+        ts: Timestamp,
+        flow: Option<otwatch_core::FlowId>,
+        out: &mut Vec<Detection>,
+    ) {
         if b.is_ot(ip) && self.due(ids::NEW_ASSET, self.sig(ip), ts.0) {
             let src = Endpoint {
                 ip: Some(ip),
@@ -663,11 +676,15 @@ impl Policy {
         let f = a.flow;
         let proto = a.msg.proto();
         if proto.is_ot() {
-            if real_host(f.server.ip) {
-                b.note_ot_device(f.server.ip);
-            }
-            if real_host(f.client.ip) {
-                b.note_ot_device(f.client.ip);
+            for s in [&f.server, &f.client] {
+                if !real_host(s.ip) {
+                    continue;
+                }
+                b.note_ot_device(s.ip);
+                // A device first seen before its subnet was known as OT.
+                if !b.learning() && b.device(s.ip).is_some_and(|d| !d.authorized) {
+                    self.new_asset(b, s.ip, Some(s.mac), a.ts, Some(f.id), out);
+                }
             }
         }
         self.identity(b, a, out);
