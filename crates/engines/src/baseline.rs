@@ -34,6 +34,8 @@ pub const SMART_IT_WINDOW_NS: i64 = 7 * DAY_NS;
 /// Longest time an IP resolved from an allowlisted FQDN stays allowed,
 /// whatever the TTL says.
 pub const MAX_ALLOW_TTL_S: u32 = 86_400;
+/// Most learned address ranges per channel and Modbus function code.
+pub const MAX_RANGES: usize = 64;
 /// Most IPs allowed through the FQDN allowlist at once.
 pub const MAX_ALLOWED_IPS: usize = 4096;
 
@@ -495,6 +497,9 @@ impl Baseline {
                 b.n_entries += 1;
             }
             b.chans.insert(k, (idx, c.first_seen));
+            let mut c = c;
+            c.entries.retain(|e| !e.kind.numeric());
+            c.ranges.clear();
             b.chan_list.push(c);
         }
         for c in r.connections {
@@ -517,12 +522,7 @@ impl Baseline {
     pub fn to_json(&self) -> Vec<u8> {
         let mut devices: Vec<Device> = self.devices.values().cloned().collect();
         devices.sort_by_key(|d| d.ip);
-        let mut channels: Vec<Channel> = self.chan_list.clone();
-        for c in channels.iter_mut() {
-            c.entries.sort();
-            c.entries.dedup();
-            c.ranges.sort();
-        }
+        let mut channels = self.full_channels();
         channels.sort_by(|a, b| {
             (a.client, a.server, &a.proto, a.port).cmp(&(b.client, b.server, &b.proto, b.port))
         });
@@ -816,82 +816,52 @@ impl Baseline {
     }
 
     pub fn remove_channel(&mut self, k: &ChanKey) -> bool {
-        // The channel's slot stays (indices are stable); it is unlinked and emptied.
-        let Some((i, _)) = self.chans.remove(k) else {
+        if self.chans.remove(k).is_none() {
             return false;
-        };
-        let before = self.entries.len();
-        self.entries.retain(|e| e.0 != i);
-        self.n_entries -= before - self.entries.len();
-        let rs: usize = self
-            .ranges
-            .iter()
-            .filter(|(k, _)| k.0 == i)
-            .map(|(_, v)| v.len())
-            .sum();
-        self.ranges.retain(|k, _| k.0 != i);
-        self.n_entries -= rs;
-        if let Some(c) = self.chan_list.get_mut(i as usize) {
-            c.entries.clear();
-            c.ranges.clear();
-            c.proto = String::new();
         }
-        self.chan_list.retain(|c| !c.proto.is_empty());
-        self.reindex();
+        // Rebuild the run-time index from the saved form (rare: Unlearn).
+        let allowed = std::mem::take(&mut self.allowed_ips);
+        if let Ok(mut b) = Baseline::from_json(&self.to_json()) {
+            b.allowed_ips = allowed;
+            *self = b;
+        }
         true
     }
 
-    /// Rebuilds the run-time index after a removal.
-    fn reindex(&mut self) {
-        let list = std::mem::take(&mut self.chan_list);
-        let conns = std::mem::take(&mut self.conns);
-        let (devs, scen, subnets) = (
-            std::mem::take(&mut self.devices),
-            std::mem::take(&mut self.scenarios),
-            std::mem::take(&mut self.subnets),
-        );
-        let mut b = Baseline::new();
-        b.caps = self.caps;
-        for c in list {
-            let Some(proto) = proto_by_name(&c.proto) else {
-                continue;
-            };
-            let idx = b.chan_list.len() as u32;
-            for e in &c.entries {
-                let v = if e.kind.numeric() {
-                    e.value.parse().unwrap_or(0)
-                } else {
-                    hash_bytes(e.value.as_bytes())
-                };
-                if b.entries.insert((idx, e.kind, v)) {
-                    b.n_entries += 1;
+    /// Every live channel with all its entries and ranges (saved form).
+    fn full_channels(&self) -> Vec<Channel> {
+        let mut live: Vec<Option<Channel>> = vec![None; self.chan_list.len()];
+        for &(i, _) in self.chans.values() {
+            live[i as usize] = Some(self.chan_list[i as usize].clone());
+        }
+        for &(i, kind, v) in &self.entries {
+            if kind.numeric()
+                && let Some(Some(c)) = live.get_mut(i as usize)
+            {
+                c.entries.push(Entry {
+                    kind,
+                    value: v.to_string(),
+                });
+            }
+        }
+        for (&(i, fc), rs) in &self.ranges {
+            if let Some(Some(c)) = live.get_mut(i as usize) {
+                for &(start, end) in rs {
+                    c.ranges.push(Range {
+                        function_code: fc,
+                        start,
+                        end,
+                    });
                 }
             }
-            for r in &c.ranges {
-                b.ranges
-                    .entry((idx, r.function_code))
-                    .or_default()
-                    .push((r.start, r.end));
-                b.n_entries += 1;
-            }
-            let k = ChanKey {
-                client: c.client,
-                server: c.server,
-                proto,
-                port: c.port,
-            };
-            b.chans.insert(k, (idx, c.first_seen));
-            b.chan_list.push(c);
         }
-        self.chans = b.chans;
-        self.chan_list = b.chan_list;
-        self.entries = b.entries;
-        self.ranges = b.ranges;
-        self.n_entries = b.n_entries + conns.len();
-        self.conns = conns;
-        self.devices = devs;
-        self.scenarios = scen;
-        self.subnets = subnets;
+        let mut out: Vec<Channel> = live.into_iter().flatten().collect();
+        for c in out.iter_mut() {
+            c.entries.sort();
+            c.entries.dedup();
+            c.ranges.sort();
+        }
+        out
     }
 
     /// Checks entry `(kind, value)` of channel `k`; adds it when `learn`.
@@ -925,8 +895,13 @@ impl Baseline {
         }
         self.entries.insert((idx, kind, value));
         self.n_entries += 1;
-        let v = if kind.numeric() { value.to_string() } else { text() };
-        self.chan_list[idx as usize].entries.push(Entry { kind, value: v });
+        // Numeric entries are written from the index (no string per entry).
+        if !kind.numeric() {
+            self.chan_list[idx as usize].entries.push(Entry {
+                kind,
+                value: text(),
+            });
+        }
         if self.learning.on {
             self.count_new(now);
         }
@@ -995,17 +970,17 @@ impl Baseline {
         });
         v.push((s, e));
         v.sort_unstable();
-        let after = v.len();
-        self.n_entries = self.n_entries + after - before;
-        let c = &mut self.chan_list[i as usize];
-        c.ranges.retain(|r| r.function_code != fc);
-        for &(a, b) in self.ranges.get(&(i, fc)).into_iter().flatten() {
-            c.ranges.push(Range {
-                function_code: fc,
-                start: a,
-                end: b,
-            });
+        // Bounded: beyond MAX_RANGES the two closest ranges are joined
+        // (the baseline gets a little wider, never narrower).
+        while v.len() > MAX_RANGES {
+            let j = (0..v.len() - 1)
+                .min_by_key(|&j| v[j + 1].0.saturating_sub(v[j].1))
+                .unwrap_or(0);
+            v[j].1 = v[j].1.max(v[j + 1].1);
+            v.remove(j + 1);
         }
+        let after = v.len();
+        self.n_entries = (self.n_entries + after).saturating_sub(before);
         if self.learning.on {
             self.count_new(now);
         }
@@ -1038,15 +1013,6 @@ impl Baseline {
         *v = next;
         let after = v.len();
         self.n_entries = (self.n_entries + after).saturating_sub(before);
-        let c = &mut self.chan_list[i as usize];
-        c.ranges.retain(|r| r.function_code != fc);
-        for &(a, b) in self.ranges.get(&(i, fc)).into_iter().flatten() {
-            c.ranges.push(Range {
-                function_code: fc,
-                start: a,
-                end: b,
-            });
-        }
         true
     }
 
@@ -1166,22 +1132,25 @@ impl Baseline {
         }
     }
 
-    /// Entries of the channel, as stored (for reports and tests).
-    pub fn channel(&self, k: &ChanKey) -> Option<&Channel> {
-        self.chans.get(k).map(|&(i, _)| &self.chan_list[i as usize])
+    /// One channel with its entries and ranges (saved form).
+    pub fn channel(&self, k: &ChanKey) -> Option<Channel> {
+        self.chans.get(k)?;
+        self.full_channels()
+            .into_iter()
+            .find(|c| c.client == k.client && c.server == k.server && c.port == k.port && c.proto == k.proto.name())
     }
 
-    pub fn channels(&self) -> impl Iterator<Item = &Channel> {
-        self.chans.values().map(|&(i, _)| &self.chan_list[i as usize])
+    /// Every channel (saved form).
+    pub fn channels(&self) -> Vec<Channel> {
+        self.full_channels()
     }
-
 }
 
 /// Sorted map helper for reports.
 pub fn by_proto(b: &Baseline) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
-    for c in b.channels() {
-        *m.entry(c.proto.clone()).or_default() += 1;
+    for k in b.chans.keys() {
+        *m.entry(k.proto.name().to_string()).or_default() += 1;
     }
     m
 }
