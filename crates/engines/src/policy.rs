@@ -317,6 +317,8 @@ struct Report {
     key: Option<(&'static str, String)>,
     message: String,
     info: Option<(&'static str, String)>,
+    /// A second info field.
+    info2: Option<(&'static str, String)>,
     flow: Option<otwatch_core::FlowId>,
     learn: Vec<Learnable>,
 }
@@ -382,7 +384,7 @@ impl Policy {
         if let Some((k, v)) = r.key {
             d = d.key(k, v);
         }
-        if let Some((k, v)) = r.info {
+        for (k, v) in r.info.into_iter().chain(r.info2) {
             d = d.info(k, v);
         }
         if let Some(f) = r.flow {
@@ -478,6 +480,7 @@ impl Policy {
                     key: None,
                     message: format!("new device {ip} appeared in an OT subnet after learning ended"),
                     info: mac.map(|m| ("mac", m.to_string())),
+                    info2: None,
                     flow,
                     learn: vec![Learnable::Device(ip)],
                 },
@@ -525,6 +528,7 @@ impl Policy {
                             f.server.port
                         ),
                         info: None,
+                        info2: None,
                         flow: Some(f.id),
                         learn: vec![Learnable::Conn(f.client.ip, f.server.ip, f.server.port)],
                         },
@@ -607,6 +611,7 @@ impl Policy {
                     key: None,
                     message,
                     info: None,
+                    info2: None,
                     flow: Some(f.id),
                     learn: vec![learn],
                 },
@@ -665,6 +670,7 @@ impl Policy {
                     f.proto.map_or("tcp", |p| p.name())
                 ),
                 info: None,
+                info2: None,
                 flow: Some(f.id),
                 learn: vec![Learnable::Conn(c, s, port)],
             },
@@ -772,6 +778,7 @@ impl Policy {
                                 f.server.ip
                             ),
                             info: (!u.is_empty()).then(|| ("user", u)),
+                            info2: None,
                             flow: Some(f.id),
                             learn: Vec::new(),
                                 },
@@ -824,6 +831,7 @@ impl Policy {
                 key: Some(key),
                 message,
                 info: None,
+                info2: None,
                 flow: Some(f.id),
                 learn: vec![Learnable::Entry(*k, kind, value, stored)],
             },
@@ -884,6 +892,7 @@ impl Policy {
                             "function_codes",
                             codes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(","),
                         )),
+                        info2: None,
                         flow: Some(f.id),
                         learn: vec![Learnable::Entry(*k, Kind::FunctionCode, u64::from(fc), fc.to_string())],
                         },
@@ -924,6 +933,7 @@ impl Policy {
                                 m.unit_id()
                             ),
                             info: None,
+                            info2: None,
                             flow: Some(f.id),
                             learn: vec![Learnable::Range(*k, fc, start, end)],
                                 },
@@ -1112,6 +1122,7 @@ impl Policy {
                 key: Some(("value", t.clone())),
                 message: format!("{src} used {what} {t:?} ({}) not in the baseline", proto.name()),
                 info: None,
+                info2: None,
                 flow: Some(f.id),
                 learn: vec![Learnable::Entry(k, Kind::Text, h, t)],
             },
@@ -1122,10 +1133,12 @@ impl Policy {
     /// Program download / upload and configuration reads / writes from
     /// sources that are not programming devices.
     fn transfer(&mut self, b: &mut Baseline, a: &AppEvent<'_>, out: &mut Vec<Detection>) {
-        let (ty, action): (&'static str, Cow<'static, str>) = match config_op(a) {
-            Some(x) => x,
+        let (ty, action, extra): (&'static str, Cow<'static, str>, _) = match config_op(a) {
+            Some((t, x)) => (t, x, None),
             None => match crate::operational::classify(a) {
-                Some(h) if matches!(h.ty, ids::PROGRAMMING | ids::PROGRAM_UPLOAD) => (h.ty, h.action),
+                Some(h) if matches!(h.ty, ids::PROGRAMMING | ids::PROGRAM_UPLOAD) => {
+                    (h.ty, h.action, h.info)
+                }
                 _ => return,
             },
         };
@@ -1165,6 +1178,7 @@ impl Policy {
                     proto.title()
                 ),
                 info: Some(("command", action.into_owned())),
+                info2: extra,
                 flow: Some(f.id),
                 learn: vec![Learnable::Programming(src)],
             },
@@ -1237,6 +1251,7 @@ impl Policy {
                         proto.title()
                     ),
                     info: Some(("evidence", id.source.to_string())),
+                    info2: None,
                     flow: Some(f.id),
                     learn: vec![Learnable::Device(ip)],
                 },
@@ -1268,6 +1283,7 @@ impl Policy {
                             proto.title()
                         ),
                         info: Some(("previous", old)),
+                        info2: None,
                         flow: Some(f.id),
                         learn: vec![Learnable::Firmware(ip, new)],
                         },
