@@ -243,13 +243,15 @@ impl Engines {
     /// *Unlearn*: removes what [`Engines::learn`] added for the alert.
     pub fn unlearn(&mut self, key: &ScenarioKey) -> bool {
         let rk = report_key_of(key);
-        if let Some(p) = self.policy.as_ref()
-            && let Some(ls) = p.learnables(&rk)
-        {
-            for l in ls {
-                l.revert(&mut self.baseline);
+        if let Some(p) = self.policy.as_mut() {
+            // The traffic alerts again at once (no repeat suppression).
+            p.clear_repeats();
+            if let Some(ls) = p.learnables(&rk) {
+                for l in ls {
+                    l.revert(&mut self.baseline);
+                }
+                return true;
             }
-            return true;
         }
         match fallback(key) {
             Some(l) => {

@@ -415,6 +415,11 @@ impl Policy {
         self.learnables.remove(key)
     }
 
+    /// Forgets which deviations were reported recently.
+    pub fn clear_repeats(&mut self) {
+        self.recent.clear();
+    }
+
     /// Puts them back (kept for Unlearn).
     pub fn restore_learnables(&mut self, key: ReportKey, v: Vec<Learnable>) {
         self.learnables.insert(key, v);
