@@ -45,13 +45,11 @@ pub mod ids {
     pub const MMS_SERVICE: &str = "mms_service";
     pub const OPCUA: &str = "opcua_activity";
     pub const FINS: &str = "omron_fins_unauthorized_command";
-    pub const PROFINET: &str = "profinet_frame_type";
     pub const AMS_COMMAND: &str = "new_ams_command";
     pub const AMS_GROUP: &str = "new_ams_index_group";
     pub const MELSEC: &str = "melsec_command";
     pub const SRTP: &str = "srtp_protocol_command";
     pub const SNMP: &str = "snmp_operation";
-    pub const BACNET_OBJECT: &str = "bacnet_object_access";
     pub const PROGRAMMING: &str = crate::operational::ids::PROGRAMMING;
     pub const PROGRAM_UPLOAD: &str = crate::operational::ids::PROGRAM_UPLOAD;
     pub const CONFIG_READ: &str = "plc_configuration_read";
@@ -74,7 +72,7 @@ pub mod ids {
     pub const HTTP_ACTIVITY: &str = "http_activity";
     pub const NAME_QUERY: &str = "name_query";
 
-    pub const ALL: [&str; 46] = [
+    pub const ALL: [&str; 44] = [
         NEW_ASSET,
         FIELD_DEVICE,
         MODBUS_FC,
@@ -93,13 +91,11 @@ pub mod ids {
         MMS_SERVICE,
         OPCUA,
         FINS,
-        PROFINET,
         AMS_COMMAND,
         AMS_GROUP,
         MELSEC,
         SRTP,
         SNMP,
-        BACNET_OBJECT,
         PROGRAMMING,
         PROGRAM_UPLOAD,
         CONFIG_READ,
@@ -649,7 +645,13 @@ impl Policy {
             (Some(Proto::Ssh), _) | (None, 22) => ids::SSH,
             (Some(Proto::Smb), _) | (None, 445 | 139) => ids::SMB,
             (_, p) if DATABASE_PORTS.contains(&p) => ids::DATABASE,
-            _ if known_server => ids::NEW_PORT,
+            // Internet peers are the Internet rules' business.
+            _ if known_server
+                && !otwatch_alerts::manager::is_internet(c)
+                && !otwatch_alerts::manager::is_internet(s) =>
+            {
+                ids::NEW_PORT
+            }
             _ => return,
         };
         let sig = self.sig((c, s, port));
