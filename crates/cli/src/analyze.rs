@@ -105,7 +105,8 @@ pub fn parse_subnets(s: &str) -> Result<Option<Vec<otwatch_engines::ipnet::IpNet
 
 /// Loads a baseline file, with an error naming the file and the problem.
 pub fn load_baseline(p: &std::path::Path) -> Result<Baseline, String> {
-    let bytes = std::fs::read(p).map_err(|e| format!("cannot read baseline {}: {e}", p.display()))?;
+    let bytes =
+        std::fs::read(p).map_err(|e| format!("cannot read baseline {}: {e}", p.display()))?;
     Baseline::from_json(&bytes).map_err(|e| format!("baseline {}: {e}", p.display()))
 }
 

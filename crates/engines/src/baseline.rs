@@ -655,7 +655,12 @@ impl Baseline {
                     return;
                 }
                 (
-                    IpNet::V4(ipnet::Ipv4Net::new(v, 24).map(|n| n.trunc()).ok().unwrap_or_default()),
+                    IpNet::V4(
+                        ipnet::Ipv4Net::new(v, 24)
+                            .map(|n| n.trunc())
+                            .ok()
+                            .unwrap_or_default(),
+                    ),
                     v.is_private(),
                 )
             }
@@ -665,7 +670,12 @@ impl Baseline {
                 }
                 let seg0 = v.segments()[0];
                 (
-                    IpNet::V6(ipnet::Ipv6Net::new(v, 64).map(|n| n.trunc()).ok().unwrap_or_default()),
+                    IpNet::V6(
+                        ipnet::Ipv6Net::new(v, 64)
+                            .map(|n| n.trunc())
+                            .ok()
+                            .unwrap_or_default(),
+                    ),
                     (seg0 & 0xfe00) == 0xfc00 || (seg0 & 0xffc0) == 0xfe80,
                 )
             }
@@ -1126,7 +1136,11 @@ impl Baseline {
             channels: self.chans.len(),
             entries: self.n_entries,
             subnets: self.subnets.len(),
-            ot_subnets: self.subnets.iter().filter(|s| s.kind == NetKind::Ot).count(),
+            ot_subnets: self
+                .subnets
+                .iter()
+                .filter(|s| s.kind == NetKind::Ot)
+                .count(),
             smart_it_scenarios: self.scenarios.len(),
             refused: self.refused,
         }
@@ -1135,9 +1149,12 @@ impl Baseline {
     /// One channel with its entries and ranges (saved form).
     pub fn channel(&self, k: &ChanKey) -> Option<Channel> {
         self.chans.get(k)?;
-        self.full_channels()
-            .into_iter()
-            .find(|c| c.client == k.client && c.server == k.server && c.port == k.port && c.proto == k.proto.name())
+        self.full_channels().into_iter().find(|c| {
+            c.client == k.client
+                && c.server == k.server
+                && c.port == k.port
+                && c.proto == k.proto.name()
+        })
     }
 
     /// Every channel (saved form).

@@ -95,8 +95,7 @@ impl Focus {
         if self.exempt.contains(d.type_id) {
             return true;
         }
-        if d
-            .protocol
+        if d.protocol
             .and_then(otwatch_core::Proto::from_name)
             .is_some_and(|p| p.is_ot())
         {
@@ -322,7 +321,12 @@ fn report_key_of(key: &ScenarioKey) -> policy::ReportKey {
 /// What Learn means for a policy alert not reported in this run.
 fn fallback(key: &ScenarioKey) -> Option<policy::Learnable> {
     use policy::{Learnable, ids};
-    let field = |n: &str| key.fields.iter().find(|(f, _)| f == n).map(|(_, v)| v.as_str());
+    let field = |n: &str| {
+        key.fields
+            .iter()
+            .find(|(f, _)| f == n)
+            .map(|(_, v)| v.as_str())
+    };
     let src: std::net::IpAddr = field("src")?.parse().ok()?;
     Some(match key.type_id.as_str() {
         ids::NEW_ASSET | ids::FIELD_DEVICE => Learnable::Device(src),

@@ -631,123 +631,121 @@ fn proto_label(p: Proto) -> &'static str {
 pub(crate) fn classify(a: &AppEvent<'_>) -> Option<Hit> {
     match &a.msg {
         Message::S7comm(m) => s7(m),
-            Message::Umas(m) if !m.response => {
-                let f = m.function();
-                Some(match f {
-                    0x40 => Hit::mode("START_PLC", "RUN"),
-                    0x41 => Hit::new(ids::CONTROLLER_STOP, "STOP_PLC"),
-                    0x33..=0x35 => Hit::new(
-                        ids::PROGRAMMING,
-                        otwatch_proto::umas::wire::function_name(f),
-                    ),
-                    0x30..=0x32 => Hit::new(
-                        ids::PROGRAM_UPLOAD,
-                        otwatch_proto::umas::wire::function_name(f),
-                    ),
-                    _ => return None,
-                })
+        Message::Umas(m) if !m.response => {
+            let f = m.function();
+            Some(match f {
+                0x40 => Hit::mode("START_PLC", "RUN"),
+                0x41 => Hit::new(ids::CONTROLLER_STOP, "STOP_PLC"),
+                0x33..=0x35 => Hit::new(
+                    ids::PROGRAMMING,
+                    otwatch_proto::umas::wire::function_name(f),
+                ),
+                0x30..=0x32 => Hit::new(
+                    ids::PROGRAM_UPLOAD,
+                    otwatch_proto::umas::wire::function_name(f),
+                ),
+                _ => return None,
+            })
+        }
+        Message::Dnp3(m) if a.kind == MsgKind::Request => {
+            let h = match m.function_code {
+                13 => Hit::new(ids::CONTROLLER_RESET, "cold restart (FC 13)"),
+                14 => Hit::new(ids::CONTROLLER_RESET, "warm restart (FC 14)"),
+                18 => Hit::new(ids::CONTROLLER_STOP, "stop application (FC 18)"),
+                _ => return None,
+            };
+            Some(h.info(
+                "dnp3_addresses",
+                format!("{} -> {}", m.src_addr, m.dst_addr),
+            ))
+        }
+        Message::Fins(m) => {
+            let f = m.frame?;
+            if f.header.is_response() {
+                return None;
             }
-            Message::Dnp3(m) if a.kind == MsgKind::Request => {
-                let h = match m.function_code {
-                    13 => Hit::new(ids::CONTROLLER_RESET, "cold restart (FC 13)"),
-                    14 => Hit::new(ids::CONTROLLER_RESET, "warm restart (FC 14)"),
-                    18 => Hit::new(ids::CONTROLLER_STOP, "stop application (FC 18)"),
-                    _ => return None,
-                };
-                Some(h.info(
-                    "dnp3_addresses",
-                    format!("{} -> {}", m.src_addr, m.dst_addr),
-                ))
-            }
-            Message::Fins(m) => {
-                let f = m.frame?;
-                if f.header.is_response() {
-                    return None;
-                }
-                let d = f.detail();
-                let h = match f.command() {
-                    0x0401 => Hit::mode(
-                        "Run (0401)",
-                        match d.mode {
-                            Some(2) => "MONITOR",
-                            _ => "RUN",
-                        },
-                    ),
-                    0x0402 => Hit::new(ids::CONTROLLER_STOP, "Stop (0402)"),
-                    0x0307 => Hit::new(ids::PROGRAMMING, "Program Area Write (0307)"),
-                    0x0308 => Hit::new(ids::PROGRAMMING, "Program Area Clear (0308)"),
-                    0x0306 => Hit::new(ids::PROGRAM_UPLOAD, "Program Area Read (0306)"),
-                    _ => return None,
-                };
-                Some(match d.program_number {
-                    Some(p) => h.info("program_number", p),
-                    None => h,
-                })
-            }
-            Message::Ads(ads::Message::Ams { header, body, .. }) if !header.is_response() => {
-                let ads::wire::Body::WriteControl { ads_state, .. } = *body else {
-                    return None;
-                };
-                let name = ads::wire::state_name(ads_state);
-                let action = format!("WriteControl ADS state {ads_state} ({name})");
-                let h = match ads_state {
-                    2 => Hit::new(ids::CONTROLLER_RESET, action),
-                    6 | 12 => Hit::new(ids::CONTROLLER_STOP, action),
-                    _ => Hit::mode(action, name),
-                };
-                Some(h.info(
-                    "ams_target",
-                    format!("{}:{}", header.target, header.target_port),
-                ))
-            }
-            Message::Melsec(m) if !m.frame.response => {
-                let c = m.frame.command?;
-                let h = match c {
-                    0x1001 => Hit::mode("remote RUN (1001)", "RUN"),
-                    0x1002 => Hit::new(ids::CONTROLLER_STOP, "remote STOP (1002)"),
-                    0x1003 => Hit::mode("remote PAUSE (1003)", "PAUSE"),
-                    0x1006 => Hit::new(ids::CONTROLLER_RESET, "remote RESET (1006)"),
-                    _ => return None,
-                };
-                Some(h.info("frame", m.frame.format.name()))
-            }
-            Message::Mms(m) if m.pdu.pdu == mms::wire::pdu::CONFIRMED_REQUEST => {
-                use mms::wire::svc;
-                let s = m.pdu.service?;
-                let name = m.pdu.service_name().unwrap_or("?");
-                let h = match s {
-                    svc::STOP | svc::KILL => Hit::new(ids::CONTROLLER_STOP, name),
-                    svc::RESET => Hit::new(ids::CONTROLLER_RESET, name),
-                    svc::INITIATE_DOWNLOAD_SEQUENCE
-                    | svc::REQUEST_DOMAIN_DOWNLOAD
-                    | svc::LOAD_DOMAIN_CONTENT => Hit::new(ids::PROGRAMMING, name),
-                    svc::INITIATE_UPLOAD_SEQUENCE
-                    | svc::REQUEST_DOMAIN_UPLOAD
-                    | svc::STORE_DOMAIN_CONTENT => Hit::new(ids::PROGRAM_UPLOAD, name),
-                    _ => return None,
-                };
-                Some(match m.pdu.body {
-                    mms::Body::ProgramInvocation { name } => {
-                        h.info("program_invocation", text(name))
-                    }
-                    mms::Body::Domain { name, .. } => h.info("domain", text(name)),
-                    _ => h,
-                })
-            }
-            Message::Enip(m) => cip(m),
-            Message::Tristation(m) if a.kind == MsgKind::Request => {
-                let c = m.frame.command?;
-                let name = otwatch_proto::tristation::wire::command_name(c.command);
-                Some(match c.command {
-                    20 => Hit::mode(name, "RUN"),
-                    21 => Hit::mode(name, "HALT"),
-                    22 => Hit::mode(name, "PAUSE"),
-                    0 | 1 | 55 | 56 | 59 | 72 => Hit::new(ids::PROGRAMMING, name),
-                    65 | 66 => Hit::new(ids::PROGRAM_UPLOAD, name),
-                    _ => return None,
-                })
-            }
-            _ => None,
+            let d = f.detail();
+            let h = match f.command() {
+                0x0401 => Hit::mode(
+                    "Run (0401)",
+                    match d.mode {
+                        Some(2) => "MONITOR",
+                        _ => "RUN",
+                    },
+                ),
+                0x0402 => Hit::new(ids::CONTROLLER_STOP, "Stop (0402)"),
+                0x0307 => Hit::new(ids::PROGRAMMING, "Program Area Write (0307)"),
+                0x0308 => Hit::new(ids::PROGRAMMING, "Program Area Clear (0308)"),
+                0x0306 => Hit::new(ids::PROGRAM_UPLOAD, "Program Area Read (0306)"),
+                _ => return None,
+            };
+            Some(match d.program_number {
+                Some(p) => h.info("program_number", p),
+                None => h,
+            })
+        }
+        Message::Ads(ads::Message::Ams { header, body, .. }) if !header.is_response() => {
+            let ads::wire::Body::WriteControl { ads_state, .. } = *body else {
+                return None;
+            };
+            let name = ads::wire::state_name(ads_state);
+            let action = format!("WriteControl ADS state {ads_state} ({name})");
+            let h = match ads_state {
+                2 => Hit::new(ids::CONTROLLER_RESET, action),
+                6 | 12 => Hit::new(ids::CONTROLLER_STOP, action),
+                _ => Hit::mode(action, name),
+            };
+            Some(h.info(
+                "ams_target",
+                format!("{}:{}", header.target, header.target_port),
+            ))
+        }
+        Message::Melsec(m) if !m.frame.response => {
+            let c = m.frame.command?;
+            let h = match c {
+                0x1001 => Hit::mode("remote RUN (1001)", "RUN"),
+                0x1002 => Hit::new(ids::CONTROLLER_STOP, "remote STOP (1002)"),
+                0x1003 => Hit::mode("remote PAUSE (1003)", "PAUSE"),
+                0x1006 => Hit::new(ids::CONTROLLER_RESET, "remote RESET (1006)"),
+                _ => return None,
+            };
+            Some(h.info("frame", m.frame.format.name()))
+        }
+        Message::Mms(m) if m.pdu.pdu == mms::wire::pdu::CONFIRMED_REQUEST => {
+            use mms::wire::svc;
+            let s = m.pdu.service?;
+            let name = m.pdu.service_name().unwrap_or("?");
+            let h = match s {
+                svc::STOP | svc::KILL => Hit::new(ids::CONTROLLER_STOP, name),
+                svc::RESET => Hit::new(ids::CONTROLLER_RESET, name),
+                svc::INITIATE_DOWNLOAD_SEQUENCE
+                | svc::REQUEST_DOMAIN_DOWNLOAD
+                | svc::LOAD_DOMAIN_CONTENT => Hit::new(ids::PROGRAMMING, name),
+                svc::INITIATE_UPLOAD_SEQUENCE
+                | svc::REQUEST_DOMAIN_UPLOAD
+                | svc::STORE_DOMAIN_CONTENT => Hit::new(ids::PROGRAM_UPLOAD, name),
+                _ => return None,
+            };
+            Some(match m.pdu.body {
+                mms::Body::ProgramInvocation { name } => h.info("program_invocation", text(name)),
+                mms::Body::Domain { name, .. } => h.info("domain", text(name)),
+                _ => h,
+            })
+        }
+        Message::Enip(m) => cip(m),
+        Message::Tristation(m) if a.kind == MsgKind::Request => {
+            let c = m.frame.command?;
+            let name = otwatch_proto::tristation::wire::command_name(c.command);
+            Some(match c.command {
+                20 => Hit::mode(name, "RUN"),
+                21 => Hit::mode(name, "HALT"),
+                22 => Hit::mode(name, "PAUSE"),
+                0 | 1 | 55 | 56 | 59 | 72 => Hit::new(ids::PROGRAMMING, name),
+                65 | 66 => Hit::new(ids::PROGRAM_UPLOAD, name),
+                _ => return None,
+            })
+        }
+        _ => None,
     }
 }
 

@@ -143,19 +143,71 @@ struct CodeRow {
 /// own aggregated rule; CIP class / service / symbol and S7 data blocks are
 /// objects (see [`Policy::objects`]).
 const CODE_TABLE: &[CodeRow] = &[
-    CodeRow { proto: Proto::Umas, ty: ids::UMAS, what: "UMAS function" },
-    CodeRow { proto: Proto::Dnp3, ty: ids::DNP3_FC, what: "DNP3 function code" },
-    CodeRow { proto: Proto::S7commPlus, ty: ids::S7PLUS_OP, what: "S7comm-plus function" },
-    CodeRow { proto: Proto::Enip, ty: ids::ENIP_COMMAND, what: "EtherNet/IP command" },
-    CodeRow { proto: Proto::Iec104, ty: ids::IEC104_ASDU, what: "IEC-104 ASDU type" },
-    CodeRow { proto: Proto::Mms, ty: ids::MMS_SERVICE, what: "MMS service" },
-    CodeRow { proto: Proto::Opcua, ty: ids::OPCUA, what: "OPC UA service" },
-    CodeRow { proto: Proto::Fins, ty: ids::FINS, what: "FINS command" },
-    CodeRow { proto: Proto::Ads, ty: ids::AMS_COMMAND, what: "AMS command" },
-    CodeRow { proto: Proto::Melsec, ty: ids::MELSEC, what: "MELSEC command" },
-    CodeRow { proto: Proto::Srtp, ty: ids::SRTP, what: "SRTP service" },
-    CodeRow { proto: Proto::Snmp, ty: ids::SNMP, what: "SNMP PDU type" },
-    CodeRow { proto: Proto::Http, ty: ids::HTTP_ACTIVITY, what: "HTTP method" },
+    CodeRow {
+        proto: Proto::Umas,
+        ty: ids::UMAS,
+        what: "UMAS function",
+    },
+    CodeRow {
+        proto: Proto::Dnp3,
+        ty: ids::DNP3_FC,
+        what: "DNP3 function code",
+    },
+    CodeRow {
+        proto: Proto::S7commPlus,
+        ty: ids::S7PLUS_OP,
+        what: "S7comm-plus function",
+    },
+    CodeRow {
+        proto: Proto::Enip,
+        ty: ids::ENIP_COMMAND,
+        what: "EtherNet/IP command",
+    },
+    CodeRow {
+        proto: Proto::Iec104,
+        ty: ids::IEC104_ASDU,
+        what: "IEC-104 ASDU type",
+    },
+    CodeRow {
+        proto: Proto::Mms,
+        ty: ids::MMS_SERVICE,
+        what: "MMS service",
+    },
+    CodeRow {
+        proto: Proto::Opcua,
+        ty: ids::OPCUA,
+        what: "OPC UA service",
+    },
+    CodeRow {
+        proto: Proto::Fins,
+        ty: ids::FINS,
+        what: "FINS command",
+    },
+    CodeRow {
+        proto: Proto::Ads,
+        ty: ids::AMS_COMMAND,
+        what: "AMS command",
+    },
+    CodeRow {
+        proto: Proto::Melsec,
+        ty: ids::MELSEC,
+        what: "MELSEC command",
+    },
+    CodeRow {
+        proto: Proto::Srtp,
+        ty: ids::SRTP,
+        what: "SRTP service",
+    },
+    CodeRow {
+        proto: Proto::Snmp,
+        ty: ids::SNMP,
+        what: "SNMP PDU type",
+    },
+    CodeRow {
+        proto: Proto::Http,
+        ty: ids::HTTP_ACTIVITY,
+        what: "HTTP method",
+    },
 ];
 
 fn code_row(p: Proto) -> Option<&'static CodeRow> {
@@ -479,7 +531,9 @@ impl Policy {
                     dst: Endpoint::default(),
                     proto: None,
                     key: None,
-                    message: format!("new device {ip} appeared in an OT subnet after learning ended"),
+                    message: format!(
+                        "new device {ip} appeared in an OT subnet after learning ended"
+                    ),
                     info: mac.map(|m| ("mac", m.to_string())),
                     info2: None,
                     flow,
@@ -532,7 +586,7 @@ impl Policy {
                         info2: None,
                         flow: Some(f.id),
                         learn: vec![Learnable::Conn(f.client.ip, f.server.ip, f.server.port)],
-                        },
+                    },
                     out,
                 );
             }
@@ -671,7 +725,8 @@ impl Policy {
                 src: endpoint(&f.client),
                 dst: endpoint(&f.server),
                 proto: f.proto,
-                key: (ty == ids::NEW_PORT || ty == ids::DATABASE).then(|| ("port", port.to_string())),
+                key: (ty == ids::NEW_PORT || ty == ids::DATABASE)
+                    .then(|| ("port", port.to_string())),
                 message: format!(
                     "{what} from {c} to {s} port {port} ({}) not in the baseline",
                     f.proto.map_or("tcp", |p| p.name())
@@ -717,13 +772,25 @@ impl Policy {
                 self.modbus(b, a, &k, out);
             } else if let Some(row) = code_row(proto) {
                 let fc = a.msg.function_code();
-                self.entry(b, a, &k, row.ty, Kind::FunctionCode, u64::from(fc), out, |_| {
-                    (
-                        ("function_code", fc.to_string()),
-                        format!("new {} {fc} from {} to {}", row.what, f.client.ip, f.server.ip),
-                        String::new(),
-                    )
-                });
+                self.entry(
+                    b,
+                    a,
+                    &k,
+                    row.ty,
+                    Kind::FunctionCode,
+                    u64::from(fc),
+                    out,
+                    |_| {
+                        (
+                            ("function_code", fc.to_string()),
+                            format!(
+                                "new {} {fc} from {} to {}",
+                                row.what, f.client.ip, f.server.ip
+                            ),
+                            String::new(),
+                        )
+                    },
+                );
             }
             self.objects(b, a, &k, out);
         }
@@ -733,24 +800,36 @@ impl Policy {
                     self.it_text(b, a, Proto::Http, ids::HTTP_UA, ua, "HTTP user agent", out);
                 }
             }
-            Message::Dns(m) | Message::Mdns(m) | Message::Llmnr(m)
-                if !m.header().response() =>
-            {
+            Message::Dns(m) | Message::Mdns(m) | Message::Llmnr(m) if !m.header().response() => {
                 if let Some(q) = m.msg.question {
                     let h = q.name.labels().fold(0xcbf2_9ce4_8422_2325u64, |h, l| {
                         l.iter().fold(h ^ 0x2e, |h, &c| {
                             (h ^ u64::from(c.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3)
                         })
                     });
-                    self.it_hash(b, a, proto, ids::NAME_QUERY, h, || q.name.to_dotted(), "name", out);
+                    self.it_hash(
+                        b,
+                        a,
+                        proto,
+                        ids::NAME_QUERY,
+                        h,
+                        || q.name.to_dotted(),
+                        "name",
+                        out,
+                    );
                 }
             }
             Message::Dns(m) if m.header().response() && !b.fqdn_allowlist().is_empty() => {
-                let allowed = m.msg.question.is_some_and(|q| b.fqdn_allowed(q.name.labels()));
+                let allowed = m
+                    .msg
+                    .question
+                    .is_some_and(|q| b.fqdn_allowed(q.name.labels()));
                 if allowed {
                     for (_, r) in m.msg.records().take(64) {
                         let ip = match (r.rtype, r.rdata.len()) {
-                            (1, 4) => IpAddr::V4(Ipv4Addr::new(r.rdata[0], r.rdata[1], r.rdata[2], r.rdata[3])),
+                            (1, 4) => IpAddr::V4(Ipv4Addr::new(
+                                r.rdata[0], r.rdata[1], r.rdata[2], r.rdata[3],
+                            )),
                             (28, 16) => {
                                 let mut o = [0u8; 16];
                                 o.copy_from_slice(r.rdata);
@@ -780,15 +859,19 @@ impl Policy {
                             key: None,
                             message: format!(
                                 "FTP login{} from {} to {} failed",
-                                if u.is_empty() { String::new() } else { format!(" as {u:?}") },
+                                if u.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" as {u:?}")
+                                },
                                 f.client.ip,
                                 f.server.ip
                             ),
-                            info: (!u.is_empty()).then(|| ("user", u)),
+                            info: (!u.is_empty()).then_some(("user", u)),
                             info2: None,
                             flow: Some(f.id),
                             learn: Vec::new(),
-                                },
+                        },
                         out,
                     );
                 }
@@ -847,7 +930,13 @@ impl Policy {
     }
 
     /// Modbus: new function codes aggregated per channel, and address ranges.
-    fn modbus(&mut self, b: &mut Baseline, a: &AppEvent<'_>, k: &ChanKey, out: &mut Vec<Detection>) {
+    fn modbus(
+        &mut self,
+        b: &mut Baseline,
+        a: &AppEvent<'_>,
+        k: &ChanKey,
+        out: &mut Vec<Detection>,
+    ) {
         let Message::Modbus(m) = &a.msg else {
             return;
         };
@@ -856,10 +945,22 @@ impl Policy {
         let learning = b.learning();
         if !b.knows(k, Kind::FunctionCode, u64::from(fc)) {
             if learning {
-                b.observe(k, Kind::FunctionCode, u64::from(fc), true, a.ts.0, String::new);
+                b.observe(
+                    k,
+                    Kind::FunctionCode,
+                    u64::from(fc),
+                    true,
+                    a.ts.0,
+                    String::new,
+                );
             } else if self.due(ids::MODBUS_FC, self.sig((k, fc)), a.ts.0) {
                 // One alert per channel lists every new code seen on it.
-                let rk: ReportKey = (ids::MODBUS_FC, f.client.ip.to_string(), f.server.ip.to_string(), String::new());
+                let rk: ReportKey = (
+                    ids::MODBUS_FC,
+                    f.client.ip.to_string(),
+                    f.server.ip.to_string(),
+                    String::new(),
+                );
                 let mut codes: Vec<u8> = self
                     .learnables
                     .get(&rk)
@@ -897,12 +998,21 @@ impl Policy {
                         message,
                         info: Some((
                             "function_codes",
-                            codes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(","),
+                            codes
+                                .iter()
+                                .map(|c| c.to_string())
+                                .collect::<Vec<_>>()
+                                .join(","),
                         )),
                         info2: None,
                         flow: Some(f.id),
-                        learn: vec![Learnable::Entry(*k, Kind::FunctionCode, u64::from(fc), fc.to_string())],
-                        },
+                        learn: vec![Learnable::Entry(
+                            *k,
+                            Kind::FunctionCode,
+                            u64::from(fc),
+                            fc.to_string(),
+                        )],
+                    },
                     out,
                 );
             }
@@ -919,12 +1029,9 @@ impl Policy {
             _ if learning => {
                 b.learn_range(k, fc, start, end, a.ts.0);
             }
-            // A code never seen with addresses is reported as a code, not a range.
-            None => {}
-            Some(false) => {
-                if self.due(ids::MODBUS_RANGE, self.sig((k, fc, start, end)), a.ts.0) {
-                    let object = format!("fc{fc}:{start}-{end}");
-                    self.emit(
+            Some(false) if self.due(ids::MODBUS_RANGE, self.sig((k, fc, start, end)), a.ts.0) => {
+                let object = format!("fc{fc}:{start}-{end}");
+                self.emit(
                         Report {
                             ty: ids::MODBUS_RANGE,
                             ts: a.ts,
@@ -943,23 +1050,33 @@ impl Policy {
                             info2: None,
                             flow: Some(f.id),
                             learn: vec![Learnable::Range(*k, fc, start, end)],
-                                },
+                        },
                         out,
                     );
-                }
             }
+            // A code never seen with addresses is reported as a code, not a
+            // range; a repeat within the minute is not reported again.
+            None | Some(false) => {}
         }
     }
 
     /// Objects of a request: S7 data blocks and control functions, CIP
     /// class / class service / symbol, AMS index groups.
-    fn objects(&mut self, b: &mut Baseline, a: &AppEvent<'_>, k: &ChanKey, out: &mut Vec<Detection>) {
+    fn objects(
+        &mut self,
+        b: &mut Baseline,
+        a: &AppEvent<'_>,
+        k: &ChanKey,
+        out: &mut Vec<Detection>,
+    ) {
         let (c, s) = (a.flow.client.ip, a.flow.server.ip);
         match &a.msg {
             Message::S7comm(m) => {
                 let fc = m.pdu.function_code();
                 match m.pdu.body {
-                    s7comm::wire::Body::Var { items, item_count, .. } => {
+                    s7comm::wire::Body::Var {
+                        items, item_count, ..
+                    } => {
                         for it in s7comm::wire::VarItems::new(items, item_count).take(32) {
                             let Some(any) = it.any else { continue };
                             if any.area != 0x84 {
@@ -976,30 +1093,48 @@ impl Policy {
                         }
                     }
                     s7comm::wire::Body::Userdata(u) if u.is_request() => {
-                        self.entry(b, a, k, ids::S7_USER, Kind::FunctionCode, u64::from(fc), out, |_| {
-                            (
-                                ("function_code", fc.to_string()),
-                                format!(
-                                    "new S7 user-data function {} ({}) from {c} to {s}",
-                                    fc,
-                                    s7comm::wire::subfunction_name(u.group, u.subfunction)
-                                ),
-                                String::new(),
-                            )
-                        });
-                    }
-                    _ => {
-                        if m.pdu.header.rosctr == 1 {
-                            self.entry(b, a, k, ids::S7_CONTROL, Kind::FunctionCode, u64::from(fc), out, |_| {
+                        self.entry(
+                            b,
+                            a,
+                            k,
+                            ids::S7_USER,
+                            Kind::FunctionCode,
+                            u64::from(fc),
+                            out,
+                            |_| {
                                 (
                                     ("function_code", fc.to_string()),
                                     format!(
-                                        "new S7 function {fc:#04x} ({}) from {c} to {s}",
-                                        s7comm::wire::function_name(fc as u8)
+                                        "new S7 user-data function {} ({}) from {c} to {s}",
+                                        fc,
+                                        s7comm::wire::subfunction_name(u.group, u.subfunction)
                                     ),
                                     String::new(),
                                 )
-                            });
+                            },
+                        );
+                    }
+                    _ => {
+                        if m.pdu.header.rosctr == 1 {
+                            self.entry(
+                                b,
+                                a,
+                                k,
+                                ids::S7_CONTROL,
+                                Kind::FunctionCode,
+                                u64::from(fc),
+                                out,
+                                |_| {
+                                    (
+                                        ("function_code", fc.to_string()),
+                                        format!(
+                                            "new S7 function {fc:#04x} ({}) from {c} to {s}",
+                                            s7comm::wire::function_name(fc as u8)
+                                        ),
+                                        String::new(),
+                                    )
+                                },
+                            );
                         }
                     }
                 }
@@ -1010,16 +1145,25 @@ impl Policy {
                     return;
                 }
                 if let Some(class) = cip.path.class {
-                    self.entry(b, a, k, ids::CIP_CLASS, Kind::Object, u64::from(class), out, |_| {
-                        (
-                            ("object", format!("{class:#x}")),
-                            format!(
-                                "new CIP class {class:#x} ({}) accessed by {c} on {s}",
-                                enip::cip::class_name(class)
-                            ),
-                            String::new(),
-                        )
-                    });
+                    self.entry(
+                        b,
+                        a,
+                        k,
+                        ids::CIP_CLASS,
+                        Kind::Object,
+                        u64::from(class),
+                        out,
+                        |_| {
+                            (
+                                ("object", format!("{class:#x}")),
+                                format!(
+                                    "new CIP class {class:#x} ({}) accessed by {c} on {s}",
+                                    enip::cip::class_name(class)
+                                ),
+                                String::new(),
+                            )
+                        },
+                    );
                     let svc = cip.service;
                     let v = (u64::from(class) << 8) | u64::from(svc);
                     self.entry(b, a, k, ids::CIP_SERVICE, Kind::Service, v, out, |_| {
@@ -1051,13 +1195,22 @@ impl Policy {
                 ..
             }) if !header.is_response() => {
                 let g = *index_group;
-                self.entry(b, a, k, ids::AMS_GROUP, Kind::Object, u64::from(g), out, |_| {
-                    (
-                        ("object", format!("{g:#x}")),
-                        format!("new AMS index group {g:#x} accessed by {c} on {s}"),
-                        String::new(),
-                    )
-                });
+                self.entry(
+                    b,
+                    a,
+                    k,
+                    ids::AMS_GROUP,
+                    Kind::Object,
+                    u64::from(g),
+                    out,
+                    |_| {
+                        (
+                            ("object", format!("{g:#x}")),
+                            format!("new AMS index group {g:#x} accessed by {c} on {s}"),
+                            String::new(),
+                        )
+                    },
+                );
             }
             _ => {}
         }
@@ -1127,7 +1280,10 @@ impl Policy {
                 dst: endpoint(&f.server),
                 proto: Some(proto),
                 key: Some(("value", t.clone())),
-                message: format!("{src} used {what} {t:?} ({}) not in the baseline", proto.name()),
+                message: format!(
+                    "{src} used {what} {t:?} ({}) not in the baseline",
+                    proto.name()
+                ),
                 info: None,
                 info2: None,
                 flow: Some(f.id),
@@ -1254,7 +1410,10 @@ impl Policy {
                     key: None,
                     message: format!(
                         "field device {ip} ({}) identified over {} after learning ended",
-                        id.model.as_deref().or(id.vendor.as_deref()).unwrap_or("unknown model"),
+                        id.model
+                            .as_deref()
+                            .or(id.vendor.as_deref())
+                            .unwrap_or("unknown model"),
                         proto.title()
                     ),
                     info: Some(("evidence", id.source.to_string())),
@@ -1293,7 +1452,7 @@ impl Policy {
                         info2: None,
                         flow: Some(f.id),
                         learn: vec![Learnable::Firmware(ip, new)],
-                        },
+                    },
                     out,
                 );
             }
@@ -1320,12 +1479,17 @@ fn config_op(a: &AppEvent<'_>) -> Option<(&'static str, Cow<'static, str>)> {
             }
             let name = enip::cip::class_name(class);
             match c.service {
-                0x02 | 0x04 | 0x10 => Some((ids::CONFIG_WRITE, format!("CIP set attribute on {name}").into())),
+                0x02 | 0x04 | 0x10 => Some((
+                    ids::CONFIG_WRITE,
+                    format!("CIP set attribute on {name}").into(),
+                )),
                 _ => None,
             }
         }
         Message::S7comm(m) => match m.pdu.body {
-            s7comm::wire::Body::Userdata(u) if u.is_request() && u.group == 4 && u.subfunction == 1 => {
+            s7comm::wire::Body::Userdata(u)
+                if u.is_request() && u.group == 4 && u.subfunction == 1 =>
+            {
                 Some((ids::CONFIG_READ, "S7 read SZL".into()))
             }
             _ => None,

@@ -64,7 +64,11 @@ fn of<'a>(d: &'a [Detection], ty: &str) -> Vec<&'a Detection> {
 }
 
 fn detect(b: &Baseline, name: &str) -> Vec<Detection> {
-    run(name, otwatch_engines::builtin(Catalog::builtin(), b.clone())).0
+    run(
+        name,
+        otwatch_engines::builtin(Catalog::builtin(), b.clone()),
+    )
+    .0
 }
 
 fn manager() -> AlertManager {
@@ -79,7 +83,9 @@ fn manager() -> AlertManager {
 fn every_id_is_a_policy_type_of_the_catalog() {
     let cat = Catalog::builtin();
     for id in ids::ALL {
-        let t = cat.get(id).unwrap_or_else(|| panic!("{id} not in the catalog"));
+        let t = cat
+            .get(id)
+            .unwrap_or_else(|| panic!("{id} not in the catalog"));
         assert_eq!(t.engine, otwatch_alerts::Engine::PolicyViolation, "{id}");
     }
 }
@@ -91,7 +97,10 @@ fn learning_raises_no_policy_alert_but_other_engines_alert() {
     assert!(policy_types(&d).is_empty(), "{:?}", policy_types(&d));
     assert!(of(&d, "s7_plc_stop").len() == 1, "operational still alerts");
     // The engineering workstation became a programming device.
-    let ws = e.baseline().device("192.168.10.50".parse().unwrap()).unwrap();
+    let ws = e
+        .baseline()
+        .device("192.168.10.50".parse().unwrap())
+        .unwrap();
     assert!(ws.programming && ws.authorized);
 }
 
@@ -100,7 +109,11 @@ fn normal_after_learning_is_silent() {
     for (normal, _) in PAIRS {
         let b = learn(&[normal]);
         let d = detect(&b, normal);
-        assert!(policy_types(&d).is_empty(), "{normal}: {:?}", policy_types(&d));
+        assert!(
+            policy_types(&d).is_empty(),
+            "{normal}: {:?}",
+            policy_types(&d)
+        );
     }
 }
 
@@ -155,7 +168,10 @@ fn abnormal_after_learning_raises_the_policy_alerts() {
         let d = detect(&b, abnormal);
         let got = policy_types(&d);
         for w in *want {
-            assert!(got.contains_key(w), "{normal} -> {abnormal}: no {w} in {got:?}");
+            assert!(
+                got.contains_key(w),
+                "{normal} -> {abnormal}: no {w} in {got:?}"
+            );
         }
         for x in &d {
             if ids::ALL.contains(&x.type_id) {
@@ -172,7 +188,10 @@ fn modbus_function_codes_aggregate_per_channel() {
     let fc = of(&d, ids::MODBUS_FC);
     assert!(fc.len() > 5, "one detection per new code: {}", fc.len());
     let first = fc[0];
-    assert!(fc.iter().all(|x| x.src.ip == first.src.ip && x.dst.ip == first.dst.ip));
+    assert!(
+        fc.iter()
+            .all(|x| x.src.ip == first.src.ip && x.dst.ip == first.dst.ip)
+    );
     assert!(
         first.message.starts_with("new Modbus function code 5 (write_single_coil) from 192.168.10.50 to 10.10.1.21 on unit"),
         "{}",
@@ -208,7 +227,10 @@ fn modbus_address_range_violation() {
         "{:?}",
         r.iter().map(|x| &x.key).collect::<Vec<_>>()
     );
-    assert!(r.iter().all(|x| x.message.contains("outside the learned ranges")));
+    assert!(
+        r.iter()
+            .all(|x| x.message.contains("outside the learned ranges"))
+    );
     // Learning the same scenario covers the range: silent.
     let b2 = learn(&["modbus_polling", "modbus_exceptions"]);
     assert!(of(&detect(&b2, "modbus_exceptions"), ids::MODBUS_RANGE).is_empty());
@@ -229,7 +251,11 @@ fn programming_device_learned_is_not_reported() {
     assert_eq!(p.len(), 1);
     assert_eq!(p[0].src.ip, Some("192.168.10.50".parse().unwrap()));
     assert_eq!(p[0].dst.ip, Some("10.10.1.40".parse().unwrap()));
-    assert!(p[0].message.contains("not a programming device"), "{}", p[0].message);
+    assert!(
+        p[0].message.contains("not a programming device"),
+        "{}",
+        p[0].message
+    );
 }
 
 #[test]
@@ -254,25 +280,36 @@ fn name_queries_and_smart_it() {
     let d = detect(&b, "it_dns_dhcp");
     let q = of(&d, ids::NAME_QUERY);
     assert!(!q.is_empty(), "{:?}", policy_types(&d));
-    assert!(q.iter().any(|x| x.key["value"] == "historian.plant.local"), "{q:?}");
+    assert!(
+        q.iter().any(|x| x.key["value"] == "historian.plant.local"),
+        "{q:?}"
+    );
     // The same host's DNS scenario seen within 7 days: learned silently.
     let mut b2 = b.clone();
     let src = q[0].src.ip.unwrap();
     let cap_start = otwatch_sim::generate("it_dns_dhcp", 7).unwrap().packets[0].0;
     let start_ns = cap_start.0;
     for p in [Proto::Dns, Proto::Llmnr, Proto::Mdns] {
-        b2.note_scenario(ScenarioId { src, proto: p }, start_ns - 6 * 86_400_000_000_000);
+        b2.note_scenario(
+            ScenarioId { src, proto: p },
+            start_ns - 6 * 86_400_000_000_000,
+        );
     }
     let d2 = detect(&b2, "it_dns_dhcp");
     assert!(
-        of(&d2, ids::NAME_QUERY).iter().all(|x| x.src.ip != Some(src)),
+        of(&d2, ids::NAME_QUERY)
+            .iter()
+            .all(|x| x.src.ip != Some(src)),
         "{:?}",
         of(&d2, ids::NAME_QUERY)
     );
     // Silent for more than 7 days: reported again.
     let mut b3 = b.clone();
     for p in [Proto::Dns, Proto::Llmnr, Proto::Mdns] {
-        b3.note_scenario(ScenarioId { src, proto: p }, start_ns - 8 * 86_400_000_000_000);
+        b3.note_scenario(
+            ScenarioId { src, proto: p },
+            start_ns - 8 * 86_400_000_000_000,
+        );
     }
     assert!(!of(&detect(&b3, "it_dns_dhcp"), ids::NAME_QUERY).is_empty());
 }
@@ -315,7 +352,10 @@ fn learn_first_learns_then_detects() {
     e.learn_first(std::time::Duration::from_secs(5));
     let (d, _) = run("demo", e);
     let got = policy_types(&d);
-    assert!(got.contains_key(ids::MODBUS_FC) || got.contains_key(ids::NEW_PORT), "{got:?}");
+    assert!(
+        got.contains_key(ids::MODBUS_FC) || got.contains_key(ids::NEW_PORT),
+        "{got:?}"
+    );
 }
 
 #[test]
@@ -335,7 +375,11 @@ fn engines_learn_and_unlearn() {
     assert!(e2.learn(&key, ts));
     // Every code listed under the alert is now in the baseline.
     let (d, e3) = run("modbus_writes", e2);
-    assert!(of(&d, ids::MODBUS_FC).is_empty(), "{:?}", of(&d, ids::MODBUS_FC));
+    assert!(
+        of(&d, ids::MODBUS_FC).is_empty(),
+        "{:?}",
+        of(&d, ids::MODBUS_FC)
+    );
     // Unlearn brings the alert back.
     let mut e3 = e3;
     assert!(e3.unlearn(&key));
@@ -348,9 +392,19 @@ fn engines_learn_and_unlearn() {
         fields: vec![("src".into(), "10.9.9.9".into())],
     };
     assert!(e4.learn(&k, ts));
-    assert!(e4.baseline().device("10.9.9.9".parse().unwrap()).unwrap().authorized);
+    assert!(
+        e4.baseline()
+            .device("10.9.9.9".parse().unwrap())
+            .unwrap()
+            .authorized
+    );
     assert!(e4.unlearn(&k));
-    assert!(!e4.baseline().device("10.9.9.9".parse().unwrap()).unwrap().authorized);
+    assert!(
+        !e4.baseline()
+            .device("10.9.9.9".parse().unwrap())
+            .unwrap()
+            .authorized
+    );
 }
 
 #[test]
@@ -392,10 +446,9 @@ fn manager_learned_muted_excluded() {
 
 #[test]
 fn disabled_type_is_silent() {
-    let o = otwatch_alerts::Overrides::from_toml_str(
-        "[types.dnp3_function_code]\nenabled = false\n",
-    )
-    .unwrap();
+    let o =
+        otwatch_alerts::Overrides::from_toml_str("[types.dnp3_function_code]\nenabled = false\n")
+            .unwrap();
     let cat = Catalog::builtin().with_overrides(&o).unwrap();
     let b = learn(&["dnp3_polling"]);
     let (d, _) = run("dnp3_control", otwatch_engines::builtin(&cat, b));
@@ -407,10 +460,18 @@ fn repeats_are_reported_once_per_minute() {
     // Nothing Modbus was learned: each (channel, code) of ten polling cycles
     // within ten seconds is reported once.
     let b = learn(&["dnp3_polling"]);
-    let (d, e) = run("modbus_polling", otwatch_engines::builtin(Catalog::builtin(), b));
+    let (d, e) = run(
+        "modbus_polling",
+        otwatch_engines::builtin(Catalog::builtin(), b),
+    );
     let fc = of(&d, ids::MODBUS_FC);
     let s = e.stats().policy;
     assert!(s.repeats > 0, "{s:?}");
     // Two PLCs, five codes each (1, 2, 3, 4, 43).
-    assert_eq!(fc.len(), 10, "{:?}", fc.iter().map(|x| &x.message).collect::<Vec<_>>());
+    assert_eq!(
+        fc.len(),
+        10,
+        "{:?}",
+        fc.iter().map(|x| &x.message).collect::<Vec<_>>()
+    );
 }

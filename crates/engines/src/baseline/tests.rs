@@ -30,9 +30,14 @@ fn json_round_trip_is_stable() {
     let k = chan();
     b.see_device(ip("10.0.0.5"), None, T0);
     b.observe(&k, Kind::FunctionCode, 3, true, T0, String::new);
-    b.observe(&k, Kind::Symbol, hash_bytes(b"Tank_Level"), true, T0, || {
-        "Tank_Level".to_string()
-    });
+    b.observe(
+        &k,
+        Kind::Symbol,
+        hash_bytes(b"Tank_Level"),
+        true,
+        T0,
+        || "Tank_Level".to_string(),
+    );
     b.learn_range(&k, 3, 0, 9, T0);
     b.learn_conn(ip("10.0.0.5"), ip("10.0.0.9"), 22, T0);
     b.set_ot_subnets(&["10.1.0.0/16".parse().unwrap()]);
@@ -75,7 +80,9 @@ fn bad_json_names_what_and_where() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("version 7"), "{e}");
-    let e = Baseline::from_json(b"{\"learning\": {}}").unwrap_err().to_string();
+    let e = Baseline::from_json(b"{\"learning\": {}}")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("version"), "{e}");
     let e = Baseline::from_json(b"not json").unwrap_err().to_string();
     assert!(e.contains("not a valid baseline"), "{e}");
@@ -144,7 +151,15 @@ fn ranges_merge_and_stay_bounded() {
     for i in 0..200u16 {
         b.learn_range(&k, 6, i * 100, i * 100, T0);
     }
-    assert_eq!(b.channel(&k).unwrap().ranges.iter().filter(|r| r.function_code == 6).count(), MAX_RANGES);
+    assert_eq!(
+        b.channel(&k)
+            .unwrap()
+            .ranges
+            .iter()
+            .filter(|r| r.function_code == 6)
+            .count(),
+        MAX_RANGES
+    );
     // Every learned address is still inside the baseline.
     for i in 0..200u16 {
         assert_eq!(b.range_known(&k, 6, i * 100, i * 100), Some(true));
@@ -164,12 +179,33 @@ fn auto_end_needs_duration_and_quiet_day() {
     let k = chan();
     // Busy first day: many new entries.
     for fc in 0..10 {
-        b.observe(&k, Kind::FunctionCode, fc, true, T0 + fc as i64 * NS, String::new);
+        b.observe(
+            &k,
+            Kind::FunctionCode,
+            fc,
+            true,
+            T0 + fc as i64 * NS,
+            String::new,
+        );
     }
     assert!(!b.check_auto_end(Timestamp(T0 + DAY_NS)), "too early");
     // Day 2.5: two new entries in the last 24 h (< 3), duration reached.
-    b.observe(&k, Kind::FunctionCode, 100, true, T0 + 2 * DAY_NS, String::new);
-    b.observe(&k, Kind::FunctionCode, 101, true, T0 + 2 * DAY_NS + HOUR_NS, String::new);
+    b.observe(
+        &k,
+        Kind::FunctionCode,
+        100,
+        true,
+        T0 + 2 * DAY_NS,
+        String::new,
+    );
+    b.observe(
+        &k,
+        Kind::FunctionCode,
+        101,
+        true,
+        T0 + 2 * DAY_NS + HOUR_NS,
+        String::new,
+    );
     assert!(b.learning());
     assert!(b.check_auto_end(Timestamp(T0 + 2 * DAY_NS + 12 * HOUR_NS)));
     assert!(!b.learning());
@@ -181,7 +217,14 @@ fn auto_end_needs_duration_and_quiet_day() {
     c.learning.max_new_per_day = 3;
     c.start_clock(Timestamp(T0));
     for fc in 0..5 {
-        c.observe(&k, Kind::FunctionCode, fc, true, T0 + 2 * HOUR_NS, String::new);
+        c.observe(
+            &k,
+            Kind::FunctionCode,
+            fc,
+            true,
+            T0 + 2 * HOUR_NS,
+            String::new,
+        );
     }
     assert!(!c.check_auto_end(Timestamp(T0 + 3 * HOUR_NS)));
     assert!(c.learning());

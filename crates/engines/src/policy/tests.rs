@@ -70,31 +70,90 @@ fn types(d: &[Detection]) -> Vec<&'static str> {
 fn internet_rules() {
     let mut t = T::new();
     // Learned: the historian may reach the Internet.
-    t.flow(&flow(1, "10.0.0.20", "93.184.216.34", 443, Some(Proto::Tls), Transport::Tcp));
-    t.flow(&flow(2, "10.0.0.5", "10.0.0.9", 502, Some(Proto::Modbus), Transport::Tcp));
+    t.flow(&flow(
+        1,
+        "10.0.0.20",
+        "93.184.216.34",
+        443,
+        Some(Proto::Tls),
+        Transport::Tcp,
+    ));
+    t.flow(&flow(
+        2,
+        "10.0.0.5",
+        "10.0.0.9",
+        502,
+        Some(Proto::Modbus),
+        Transport::Tcp,
+    ));
     t.stop_learning();
     // The same peer again: silent.
-    assert!(t.flow(&flow(3, "10.0.0.20", "93.184.216.34", 443, None, Transport::Tcp)).is_empty());
+    assert!(
+        t.flow(&flow(
+            3,
+            "10.0.0.20",
+            "93.184.216.34",
+            443,
+            None,
+            Transport::Tcp
+        ))
+        .is_empty()
+    );
     // A new peer of an Internet-allowed device: Internet Access Detected.
-    let d = t.flow(&flow(4, "10.0.0.20", "8.8.4.4", 443, Some(Proto::Tls), Transport::Tcp));
+    let d = t.flow(&flow(
+        4,
+        "10.0.0.20",
+        "8.8.4.4",
+        443,
+        Some(Proto::Tls),
+        Transport::Tcp,
+    ));
     assert_eq!(types(&d), [ids::INTERNET]);
     // A device never allowed: Unauthorized Internet Connectivity.
-    let d = t.flow(&flow(5, "10.0.0.5", "8.8.4.4", 80, Some(Proto::Http), Transport::Tcp));
+    let d = t.flow(&flow(
+        5,
+        "10.0.0.5",
+        "8.8.4.4",
+        80,
+        Some(Proto::Http),
+        Transport::Tcp,
+    ));
     assert_eq!(types(&d), [ids::INTERNET_UNAUTHORIZED]);
-    assert!(d[0].message.contains("10.0.0.5, not allowed to reach the Internet"), "{}", d[0].message);
+    assert!(
+        d[0].message
+            .contains("10.0.0.5, not allowed to reach the Internet"),
+        "{}",
+        d[0].message
+    );
     // Inbound from the Internet counts for the inside device.
-    let d = t.flow(&flow(6, "8.8.4.4", "10.0.0.9", 502, Some(Proto::Modbus), Transport::Tcp));
+    let d = t.flow(&flow(
+        6,
+        "8.8.4.4",
+        "10.0.0.9",
+        502,
+        Some(Proto::Modbus),
+        Transport::Tcp,
+    ));
     assert_eq!(types(&d), [ids::INTERNET_UNAUTHORIZED]);
     assert_eq!(d[0].src.ip, Some(ip("10.0.0.9")));
     // Repeats within a minute are not reported again.
-    assert!(t.flow(&flow(7, "10.0.0.5", "8.8.4.4", 80, None, Transport::Tcp)).is_empty());
+    assert!(
+        t.flow(&flow(7, "10.0.0.5", "8.8.4.4", 80, None, Transport::Tcp))
+            .is_empty()
+    );
     // "Resolve all Internet traffic as internal": nothing.
     t.b.resolve_internal = true;
-    assert!(t.flow(&flow(8, "10.0.0.5", "1.1.1.1", 80, None, Transport::Tcp)).is_empty());
+    assert!(
+        t.flow(&flow(8, "10.0.0.5", "1.1.1.1", 80, None, Transport::Tcp))
+            .is_empty()
+    );
     t.b.resolve_internal = false;
     // Allowlisted FQDN's address (TTL running): nothing.
     t.b.allow_ip(ip("1.0.0.1"), 300, T0);
-    assert!(t.flow(&flow(9, "10.0.0.5", "1.0.0.1", 443, None, Transport::Tcp)).is_empty());
+    assert!(
+        t.flow(&flow(9, "10.0.0.5", "1.0.0.1", 443, None, Transport::Tcp))
+            .is_empty()
+    );
 }
 
 #[test]
@@ -116,16 +175,33 @@ fn ssh_database_new_port() {
     let o = otwatch_alerts::Overrides::from_toml_str("[types.database_login]\nenabled = true\n")
         .unwrap();
     t.p = Policy::new(&Catalog::builtin().with_overrides(&o).unwrap());
-    t.flow(&flow(1, "10.0.0.5", "10.0.0.9", 22, Some(Proto::Ssh), Transport::Tcp));
+    t.flow(&flow(
+        1,
+        "10.0.0.5",
+        "10.0.0.9",
+        22,
+        Some(Proto::Ssh),
+        Transport::Tcp,
+    ));
     t.flow(&flow(2, "10.0.0.5", "10.0.0.9", 5432, None, Transport::Tcp));
     t.flow(&flow(3, "10.0.0.5", "10.0.0.9", 8080, None, Transport::Tcp));
     t.stop_learning();
     // Learned connections: silent.
     for (i, port) in [(4, 22), (5, 5432), (6, 8080)] {
-        assert!(t.flow(&flow(i, "10.0.0.5", "10.0.0.9", port, None, Transport::Tcp)).is_empty());
+        assert!(
+            t.flow(&flow(i, "10.0.0.5", "10.0.0.9", port, None, Transport::Tcp))
+                .is_empty()
+        );
     }
     // Another (known) client: each is reported.
-    let d = t.flow(&flow(7, "10.0.0.9", "10.0.0.5", 22, Some(Proto::Ssh), Transport::Tcp));
+    let d = t.flow(&flow(
+        7,
+        "10.0.0.9",
+        "10.0.0.5",
+        22,
+        Some(Proto::Ssh),
+        Transport::Tcp,
+    ));
     assert_eq!(types(&d), [ids::SSH]);
     let d = t.flow(&flow(8, "10.0.0.9", "10.0.0.5", 3306, None, Transport::Tcp));
     assert_eq!(types(&d), [ids::DATABASE]);
@@ -136,13 +212,23 @@ fn ssh_database_new_port() {
     let mut u = T::new();
     u.stop_learning();
     u.b.see_device(ip("10.0.0.5"), None, T0);
-    assert!(!types(&u.flow(&flow(1, "10.0.0.9", "10.0.0.5", 3306, None, Transport::Tcp))).contains(&ids::DATABASE));
+    assert!(
+        !types(&u.flow(&flow(1, "10.0.0.9", "10.0.0.5", 3306, None, Transport::Tcp)))
+            .contains(&ids::DATABASE)
+    );
     // A server that never answered: no session, nothing.
     let mut f = flow(10, "10.0.0.9", "10.0.0.5", 1433, None, Transport::Tcp);
     f.pkts = [2, 0];
     assert!(t.flow(&f).is_empty());
     // New port on an unknown (new) server: only the new asset, not a port.
-    let d = t.flow(&flow(11, "10.0.0.9", "10.0.0.77", 9999, None, Transport::Tcp));
+    let d = t.flow(&flow(
+        11,
+        "10.0.0.9",
+        "10.0.0.77",
+        9999,
+        None,
+        Transport::Tcp,
+    ));
     assert!(!types(&d).contains(&ids::NEW_PORT));
 }
 
@@ -150,17 +236,51 @@ fn ssh_database_new_port() {
 fn multicast_and_new_asset() {
     let mut t = T::new();
     t.b.set_ot_subnets(&["10.0.0.0/24".parse().unwrap()]);
-    t.flow(&flow(1, "10.0.0.5", "239.1.1.1", 5000, None, Transport::Udp));
+    t.flow(&flow(
+        1,
+        "10.0.0.5",
+        "239.1.1.1",
+        5000,
+        None,
+        Transport::Udp,
+    ));
     t.stop_learning();
-    assert!(t.flow(&flow(2, "10.0.0.5", "239.1.1.1", 5000, None, Transport::Udp)).is_empty());
-    let d = t.flow(&flow(3, "10.0.0.5", "239.1.1.2", 5000, None, Transport::Udp));
+    assert!(
+        t.flow(&flow(
+            2,
+            "10.0.0.5",
+            "239.1.1.1",
+            5000,
+            None,
+            Transport::Udp
+        ))
+        .is_empty()
+    );
+    let d = t.flow(&flow(
+        3,
+        "10.0.0.5",
+        "239.1.1.2",
+        5000,
+        None,
+        Transport::Udp,
+    ));
     assert_eq!(types(&d), [ids::MULTICAST]);
     // A new device in the OT subnet.
     let d = t.flow(&flow(4, "10.0.0.66", "10.0.0.5", 80, None, Transport::Tcp));
     assert!(types(&d).contains(&ids::NEW_ASSET), "{d:?}");
     // ... but not in an IT subnet.
-    let d = t.flow(&flow(5, "192.168.1.66", "10.0.0.5", 80, None, Transport::Tcp));
-    assert!(d.iter().all(|x| x.src.ip != Some(ip("192.168.1.66")) || x.type_id != ids::NEW_ASSET));
+    let d = t.flow(&flow(
+        5,
+        "192.168.1.66",
+        "10.0.0.5",
+        80,
+        None,
+        Transport::Tcp,
+    ));
+    assert!(
+        d.iter()
+            .all(|x| x.src.ip != Some(ip("192.168.1.66")) || x.type_id != ids::NEW_ASSET)
+    );
 }
 
 #[test]
