@@ -475,3 +475,44 @@ fn repeats_are_reported_once_per_minute() {
         fc.iter().map(|x| &x.message).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn field_device_discovered_after_learning() {
+    // Learned: only the DNP3 RTU. The Modbus PLCs identify themselves (43/14).
+    let b = learn(&["dnp3_polling"]);
+    let d = detect(&b, "modbus_polling");
+    let f = of(&d, ids::FIELD_DEVICE);
+    let ips: Vec<_> = f.iter().map(|x| x.src.ip.unwrap().to_string()).collect();
+    assert!(ips.contains(&"10.10.1.21".to_string()), "{ips:?}");
+    assert!(f[0].message.contains("field device"), "{}", f[0].message);
+    // Learned devices identifying themselves: nothing.
+    let b = learn(&["modbus_polling"]);
+    assert!(of(&detect(&b, "modbus_polling"), ids::FIELD_DEVICE).is_empty());
+}
+
+#[test]
+fn dns_answers_for_allowlisted_names_allow_their_addresses() {
+    let mut b = learn(&["demo"]);
+    b.set_fqdn_allowlist(&["plant.local".into()]);
+    let cap = otwatch_sim::generate("it_dns_dhcp", 7).unwrap();
+    let end = cap.packets.last().unwrap().0.0;
+    let (_, e) = run(
+        "it_dns_dhcp",
+        otwatch_engines::builtin(Catalog::builtin(), b.clone()),
+    );
+    let allowed: Vec<_> = ["192.168.10.20", "10.10.1.20", "10.10.1.60"]
+        .iter()
+        .filter(|ip| e.baseline().ip_allowed(ip.parse().unwrap(), end))
+        .collect();
+    assert!(!allowed.is_empty());
+    // Not allowlisted: nothing allowed.
+    let (_, e) = run(
+        "it_dns_dhcp",
+        otwatch_engines::builtin(Catalog::builtin(), learn(&["demo"])),
+    );
+    assert!(
+        ["192.168.10.20", "10.10.1.20", "10.10.1.60"]
+            .iter()
+            .all(|ip| !e.baseline().ip_allowed(ip.parse().unwrap(), end))
+    );
+}
