@@ -516,3 +516,38 @@ fn dns_answers_for_allowlisted_names_allow_their_addresses() {
             .all(|ip| !e.baseline().ip_allowed(ip.parse().unwrap(), end))
     );
 }
+
+#[test]
+fn policy_scenarios() {
+    let b = learn(&["policy_normal"]);
+    assert!(policy_types(&detect(&b, "policy_normal")).is_empty());
+    let d = detect(&b, "policy_abnormal");
+    let got = policy_types(&d);
+    for w in [
+        ids::MODBUS_RANGE,
+        ids::MODBUS_FC,
+        ids::NEW_ASSET,
+        ids::NEW_PORT,
+        ids::SSH,
+        ids::INTERNET_UNAUTHORIZED,
+    ] {
+        assert!(got.contains_key(w), "no {w} in {got:?}");
+    }
+    let r = of(&d, ids::MODBUS_RANGE);
+    assert_eq!(r[0].key["object"], "fc3:500-509");
+    let i = of(&d, ids::INTERNET_UNAUTHORIZED);
+    assert_eq!(i[0].src.ip, Some("10.10.1.21".parse().unwrap()));
+    assert_eq!(i[0].dst.ip, Some("93.184.216.34".parse().unwrap()));
+    // Internet traffic resolved as internal: no Internet alert.
+    let mut b2 = b.clone();
+    b2.resolve_internal = true;
+    assert!(of(&detect(&b2, "policy_abnormal"), ids::INTERNET_UNAUTHORIZED).is_empty());
+    // The PLC allowed on the Internet: no unauthorized alert, an access alert.
+    let mut b3 = b;
+    b3.device_mut("10.10.1.21".parse().unwrap())
+        .unwrap()
+        .internet_allowed = true;
+    let d3 = detect(&b3, "policy_abnormal");
+    assert!(of(&d3, ids::INTERNET_UNAUTHORIZED).is_empty());
+    assert_eq!(of(&d3, ids::INTERNET).len(), 1);
+}

@@ -11,6 +11,7 @@ mod modbus;
 mod network;
 mod opcua_mqtt_profinet;
 mod other_ot;
+mod policy;
 mod s7;
 
 use std::sync::LazyLock;
@@ -225,6 +226,7 @@ const GROUPS: &[Group] = &[
     it_net::SCENARIOS,
     it_app::SCENARIOS,
     other_ot::SCENARIOS,
+    policy::SCENARIOS,
 ];
 
 /// Every scenario, `demo` first.
