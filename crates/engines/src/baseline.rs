@@ -335,6 +335,18 @@ pub fn hash_bytes(b: &[u8]) -> u64 {
     h
 }
 
+/// [`hash_bytes`] of the concatenation of `parts`, without building it.
+pub fn hash_parts(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for &x in *p {
+            h ^= u64::from(x);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
 /// Hash of text as stored in the JSON (lossy UTF-8 of the bytes; valid
 /// UTF-8, the usual case, hashes its bytes without allocating).
 pub fn hash_text(b: &[u8]) -> u64 {

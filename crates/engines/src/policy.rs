@@ -23,7 +23,9 @@ use otwatch_proto::event::{AppEvent, Event, Message};
 use otwatch_proto::ident::Subject;
 use otwatch_proto::{ads, enip, ftp, modbus, s7comm};
 
-use crate::baseline::{Baseline, ChanKey, Kind, ScenarioId, Seen, hash_bytes, hash_text};
+use crate::baseline::{
+    Baseline, ChanKey, Kind, ScenarioId, Seen, hash_bytes, hash_parts, hash_text,
+};
 
 /// Alert type ids reported by this engine (all in `crates/alerts/catalog.toml`).
 pub mod ids {
@@ -43,6 +45,7 @@ pub mod ids {
     pub const ENIP_COMMAND: &str = "new_enip_protocol_command";
     pub const IEC104_ASDU: &str = "iec104_asdu_type";
     pub const MMS_SERVICE: &str = "mms_service";
+    pub const MMS_PROGRAM: &str = "mms_program_access";
     pub const OPCUA: &str = "opcua_activity";
     pub const FINS: &str = "omron_fins_unauthorized_command";
     pub const AMS_COMMAND: &str = "new_ams_command";
@@ -72,7 +75,7 @@ pub mod ids {
     pub const HTTP_ACTIVITY: &str = "http_activity";
     pub const NAME_QUERY: &str = "name_query";
 
-    pub const ALL: [&str; 44] = [
+    pub const ALL: [&str; 45] = [
         NEW_ASSET,
         FIELD_DEVICE,
         MODBUS_FC,
@@ -89,6 +92,7 @@ pub mod ids {
         ENIP_COMMAND,
         IEC104_ASDU,
         MMS_SERVICE,
+        MMS_PROGRAM,
         OPCUA,
         FINS,
         AMS_COMMAND,
@@ -1188,6 +1192,32 @@ impl Policy {
                         )
                     });
                 }
+            }
+            Message::Mms(m) if m.pdu.pdu == otwatch_proto::mms::wire::pdu::CONFIRMED_REQUEST => {
+                let (name, what) = match m.pdu.body {
+                    otwatch_proto::mms::Body::ProgramInvocation { name } => {
+                        (name, "program invocation")
+                    }
+                    otwatch_proto::mms::Body::Domain { name, .. } => (name, "domain"),
+                    _ => return,
+                };
+                let fc = m.pdu.function_code();
+                let service = m.pdu.service_name().unwrap_or("?");
+                // One entry per (service, name), stored as "service:name".
+                let h = match std::str::from_utf8(name) {
+                    Ok(n) => hash_parts(&[service.as_bytes(), b":", n.as_bytes()]),
+                    Err(_) => hash_bytes(format!("{service}:{}", text(name)).as_bytes()),
+                };
+                self.entry(b, a, k, ids::MMS_PROGRAM, Kind::Symbol, h, out, |_| {
+                    let t = text(name);
+                    (
+                        ("function_code", fc.to_string()),
+                        format!(
+                            "{c} used MMS {service} on {what} {t:?} of {s} (not in the baseline)"
+                        ),
+                        format!("{service}:{t}"),
+                    )
+                });
             }
             Message::Ads(ads::Message::Ams {
                 header,

@@ -114,6 +114,26 @@ fn normal_after_learning_is_silent() {
             "{normal}: {:?}",
             policy_types(&d)
         );
+        // Saved and loaded, the baseline still covers the traffic.
+        let b = Baseline::from_json(&b.to_json()).unwrap();
+        let d = detect(&b, normal);
+        assert!(
+            policy_types(&d).is_empty(),
+            "{normal} reloaded: {:?}",
+            policy_types(&d)
+        );
+    }
+    // Abnormal traffic learned, saved and loaded: silent too (text entries:
+    // CIP symbols, MMS programs and domains).
+    for abnormal in ABNORMAL.iter().chain(&["policy_abnormal"]) {
+        let b = learn(&[abnormal]);
+        let b = Baseline::from_json(&b.to_json()).unwrap();
+        let d = detect(&b, abnormal);
+        assert!(
+            policy_types(&d).is_empty(),
+            "{abnormal} reloaded: {:?}",
+            policy_types(&d)
+        );
     }
 }
 
@@ -147,7 +167,10 @@ const PAIRS: &[(&str, &[&str])] = &[
         ],
     ),
     ("iec104_normal", &[ids::IEC104_ASDU]),
-    ("mms_normal", &[ids::MMS_SERVICE, ids::PROGRAMMING]),
+    (
+        "mms_normal",
+        &[ids::MMS_SERVICE, ids::MMS_PROGRAM, ids::PROGRAMMING],
+    ),
     ("opcua_normal", &[ids::OPCUA]),
 ];
 

@@ -324,3 +324,13 @@ fn remove_channel_and_forget() {
     assert_eq!(b.stats().channels, 1);
     assert_eq!(b.stats().entries, 1);
 }
+
+#[test]
+fn hash_parts_is_hash_of_concatenation() {
+    assert_eq!(
+        hash_parts(&[b"start", b":", b"PROT_APP"]),
+        hash_bytes(b"start:PROT_APP")
+    );
+    assert_eq!(hash_text(b"abc"), hash_bytes(b"abc"));
+    assert_eq!(hash_text(b"a\xffb"), hash_bytes("a\u{fffd}b".as_bytes()));
+}
