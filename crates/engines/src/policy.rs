@@ -334,6 +334,8 @@ pub struct Policy {
     learnables: HashMap<ReportKey, Vec<Learnable>>,
     hasher: hashbrown::DefaultHashBuilder,
     stats: Stats,
+    /// The flow (and learning state) whose endpoints were last checked.
+    last_flow: Option<(otwatch_core::FlowId, bool)>,
 }
 
 fn endpoint(s: &FlowSide) -> Endpoint {
@@ -387,6 +389,7 @@ impl Policy {
             learnables: HashMap::new(),
             hasher: hashbrown::DefaultHashBuilder::default(),
             stats: Stats::default(),
+            last_flow: None,
         }
     }
 
@@ -747,7 +750,11 @@ impl Policy {
     fn app(&mut self, b: &mut Baseline, a: &AppEvent<'_>, out: &mut Vec<Detection>) {
         let f = a.flow;
         let proto = a.msg.proto();
-        if proto.is_ot() {
+        // Subnet learning and the new-asset check once per flow and learning
+        // state (not per message).
+        let flow_key = (f.id, b.learning());
+        if proto.is_ot() && self.last_flow != Some(flow_key) {
+            self.last_flow = Some(flow_key);
             for s in [&f.server, &f.client] {
                 if !real_host(s.ip) {
                     continue;
@@ -759,11 +766,17 @@ impl Policy {
                 }
             }
         }
-        self.identity(b, a, out);
+        // Identities, transfers and configuration operations of interest
+        // are all OT (IT identities are the inventory's business).
+        if proto.is_ot() {
+            self.identity(b, a, out);
+        }
         if !matches!(f.transport, Transport::Tcp | Transport::Udp) {
             return;
         }
-        self.transfer(b, a, out);
+        if proto.is_ot() {
+            self.transfer(b, a, out);
+        }
         let request = a.kind == MsgKind::Request && a.dir == Direction::ToServer;
         let k = ChanKey {
             client: f.client.ip,
