@@ -819,18 +819,14 @@ impl Policy {
             }
             Message::Dns(m) | Message::Mdns(m) | Message::Llmnr(m) if !m.header().response() => {
                 if let Some(q) = m.msg.question {
-                    let h = q.name.labels().fold(0xcbf2_9ce4_8422_2325u64, |h, l| {
-                        l.iter().fold(h ^ 0x2e, |h, &c| {
-                            (h ^ u64::from(c.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3)
-                        })
-                    });
+                    let h = dns_name_hash(&q.name);
                     self.it_hash(
                         b,
                         a,
                         proto,
                         ids::NAME_QUERY,
                         h,
-                        || q.name.to_dotted(),
+                        || q.name.to_dotted().to_ascii_lowercase(),
                         "name",
                         out,
                     );
@@ -1501,6 +1497,32 @@ impl Policy {
             }
         }
     }
+}
+
+/// [`hash_bytes`] of the lower-cased dotted form of a DNS name (as
+/// `Name::to_dotted` writes it, escapes included), without building it.
+fn dns_name_hash(n: &otwatch_proto::dns::wire::Name<'_>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |x: u8| {
+        h ^= u64::from(x);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    for (i, l) in n.labels().enumerate() {
+        if i > 0 {
+            feed(b'.');
+        }
+        for &c in l {
+            if c.is_ascii_graphic() && c != b'.' && c != b'\\' {
+                feed(c.to_ascii_lowercase());
+            } else {
+                feed(b'\\');
+                feed(b'0' + c / 100);
+                feed(b'0' + (c / 10) % 10);
+                feed(b'0' + c % 10);
+            }
+        }
+    }
+    h
 }
 
 /// Configuration reads and writes: CIP Get/Set Attributes on the Identity,

@@ -574,3 +574,17 @@ fn policy_scenarios() {
     assert!(of(&d3, ids::INTERNET_UNAUTHORIZED).is_empty());
     assert_eq!(of(&d3, ids::INTERNET).len(), 1);
 }
+
+#[test]
+fn learned_names_survive_a_reload() {
+    let b = learn(&["demo", "it_dns_dhcp"]);
+    let b = Baseline::from_json(&b.to_json()).unwrap();
+    let d = detect(&b, "it_dns_dhcp");
+    assert!(
+        of(&d, ids::NAME_QUERY).is_empty(),
+        "{:?}",
+        of(&d, ids::NAME_QUERY)
+    );
+    let j = String::from_utf8(b.to_json()).unwrap();
+    assert!(j.contains("\"historian.plant.local\""));
+}
