@@ -43,6 +43,8 @@ pub mod ids {
     pub const CIP_SERVICE: &str = "new_cip_class_service";
     pub const CIP_SYMBOL: &str = "new_cip_symbol";
     pub const ENIP_COMMAND: &str = "new_enip_protocol_command";
+    pub const ENIP_IO: &str = "new_enip_io_connection";
+    pub const PCCC: &str = "new_cip_pccc_command";
     pub const IEC104_ASDU: &str = "iec104_asdu_type";
     pub const MMS_SERVICE: &str = "mms_service";
     pub const MMS_PROGRAM: &str = "mms_program_access";
@@ -75,7 +77,7 @@ pub mod ids {
     pub const HTTP_ACTIVITY: &str = "http_activity";
     pub const NAME_QUERY: &str = "name_query";
 
-    pub const ALL: [&str; 45] = [
+    pub const ALL: [&str; 47] = [
         NEW_ASSET,
         FIELD_DEVICE,
         MODBUS_FC,
@@ -90,6 +92,8 @@ pub mod ids {
         CIP_SERVICE,
         CIP_SYMBOL,
         ENIP_COMMAND,
+        ENIP_IO,
+        PCCC,
         IEC104_ASDU,
         MMS_SERVICE,
         MMS_PROGRAM,
@@ -854,6 +858,21 @@ impl Policy {
                     }
                 }
             }
+            Message::Enip(m) => {
+                if let enip::wire::Body::Io(io) = m.body {
+                    // One entry per channel: an I/O connection between the
+                    // two devices (connection ids change with every Forward Open).
+                    let id = io.connection_id;
+                    let (c, sv) = (f.client.ip, f.server.ip);
+                    self.entry(b, a, &k, ids::ENIP_IO, Kind::Object, 1 << 40, out, |_| {
+                        (
+                            ("object", "io".to_string()),
+                            format!("new EtherNet/IP I/O connection between {c} and {sv} (connection id {id:#010x})"),
+                            String::new(),
+                        )
+                    });
+                }
+            }
             Message::Ftp(ftp::Message::Reply {
                 login: Some(ftp::Login::Failure),
                 user,
@@ -1189,6 +1208,28 @@ impl Policy {
                             String::new(),
                         )
                     });
+                }
+                if cip.service == enip::cip::svc::EXECUTE_PCCC
+                    && let Some(p) = enip::pccc::parse_request(cip.data)
+                {
+                    let code = (u16::from(p.command) << 8) | u16::from(p.function.unwrap_or(0));
+                    let name = enip::pccc::function_name(p.command, p.function);
+                    self.entry(
+                        b,
+                        a,
+                        k,
+                        ids::PCCC,
+                        Kind::Service,
+                        (1 << 32) | u64::from(code),
+                        out,
+                        |_| {
+                            (
+                                ("function_code", code.to_string()),
+                                format!("new PCCC command {code:#06x} ({name}) from {c} to {s}"),
+                                String::new(),
+                            )
+                        },
+                    );
                 }
                 if let Some(sym) = cip.path.symbol {
                     let h = hash_text(sym);

@@ -162,6 +162,7 @@ const PAIRS: &[(&str, &[&str])] = &[
             ids::CIP_CLASS,
             ids::CIP_SERVICE,
             ids::CIP_SYMBOL,
+            ids::PCCC,
             ids::CONFIG_WRITE,
             ids::NEW_ASSET,
         ],
@@ -587,4 +588,16 @@ fn learned_names_survive_a_reload() {
     );
     let j = String::from_utf8(b.to_json()).unwrap();
     assert!(j.contains("\"historian.plant.local\""));
+}
+
+#[test]
+fn enip_io_connection() {
+    let b = learn(&["modbus_polling"]);
+    let d = detect(&b, "enip_normal");
+    let io = of(&d, ids::ENIP_IO);
+    assert!(!io.is_empty(), "{:?}", policy_types(&d));
+    assert_eq!(io[0].key["object"], "io");
+    assert!(io[0].message.contains("connection id"), "{}", io[0].message);
+    let b = learn(&["enip_normal"]);
+    assert!(of(&detect(&b, "enip_normal"), ids::ENIP_IO).is_empty());
 }
