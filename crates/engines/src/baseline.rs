@@ -87,7 +87,32 @@ pub struct Device {
     pub field_device: bool,
     pub vendor: Option<String>,
     pub model: Option<String>,
+    /// The firmware reported last (learned).
     pub firmware: Option<String>,
+    /// Every firmware string learned for the device (several identity
+    /// sources may report different strings), at most [`MAX_FIRMWARES`].
+    pub firmwares: Vec<String>,
+}
+
+/// Most firmware strings remembered per device.
+pub const MAX_FIRMWARES: usize = 8;
+
+impl Device {
+    /// Whether `fw` is a learned firmware string of the device.
+    pub fn knows_firmware(&self, fw: &str) -> bool {
+        self.firmware.as_deref() == Some(fw) || self.firmwares.iter().any(|f| f == fw)
+    }
+
+    /// Records `fw` as the device's current (learned) firmware.
+    pub fn learn_firmware(&mut self, fw: &str) {
+        if !self.firmwares.iter().any(|f| f == fw) {
+            if self.firmwares.len() >= MAX_FIRMWARES {
+                self.firmwares.remove(0);
+            }
+            self.firmwares.push(fw.to_string());
+        }
+        self.firmware = Some(fw.to_string());
+    }
 }
 
 /// Identity of a channel: client × server × protocol × server port.

@@ -271,7 +271,7 @@ impl Learnable {
             Learnable::Firmware(ip, fw) => {
                 b.see_device(*ip, None, now);
                 if let Some(d) = b.device_mut(*ip) {
-                    d.firmware = Some(fw.clone());
+                    d.learn_firmware(fw);
                 }
             }
             Learnable::Conn(c, s, p) => {
@@ -1460,21 +1460,21 @@ impl Policy {
             d.model = id.model.as_deref().map(str::to_string);
         }
         let authorized = d.authorized;
-        let fw_change = match (&d.firmware, &id.firmware) {
-            (_, None) => None,
-            (None, Some(new)) => {
-                d.firmware = Some(new.to_string());
+        let fw = id
+            .firmware
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty());
+        let fw_change = match fw {
+            None => None,
+            Some(new) if d.firmware.is_none() || learning => {
+                if !d.knows_firmware(new) || d.firmware.as_deref() != Some(new) {
+                    d.learn_firmware(new);
+                }
                 None
             }
-            (Some(old), Some(new)) if old.as_str() != new.as_ref() => {
-                if learning {
-                    d.firmware = Some(new.to_string());
-                    None
-                } else {
-                    Some((old.clone(), new.to_string()))
-                }
-            }
-            _ => None,
+            Some(new) if d.knows_firmware(new) => None,
+            Some(new) => Some((d.firmware.clone().unwrap_or_default(), new.to_string())),
         };
         if learning {
             return;

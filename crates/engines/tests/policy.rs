@@ -287,7 +287,9 @@ fn firmware_change_is_reported() {
     let mut b = learn(&["modbus_polling"]);
     // Pretend the M340 had another firmware when learned.
     let plc = "10.10.1.21".parse().unwrap();
-    b.device_mut(plc).unwrap().firmware = Some("v3.10".into());
+    let dev = b.device_mut(plc).unwrap();
+    dev.firmware = Some("v3.10".into());
+    dev.firmwares = vec!["v3.10".into()];
     let d = detect(&b, "modbus_polling");
     let f = of(&d, ids::FIRMWARE_MODBUS);
     assert_eq!(f.len(), 1, "{:?}", policy_types(&d));

@@ -334,3 +334,20 @@ fn hash_parts_is_hash_of_concatenation() {
     assert_eq!(hash_text(b"abc"), hash_bytes(b"abc"));
     assert_eq!(hash_text(b"a\xffb"), hash_bytes("a\u{fffd}b".as_bytes()));
 }
+
+#[test]
+fn firmware_strings_are_remembered_and_bounded() {
+    let mut d = Device::default();
+    d.learn_firmware("2.11.2100");
+    d.learn_firmware("TwinCAT 2.11.2228");
+    assert!(d.knows_firmware("2.11.2100"));
+    assert!(d.knows_firmware("TwinCAT 2.11.2228"));
+    assert_eq!(d.firmware.as_deref(), Some("TwinCAT 2.11.2228"));
+    assert!(!d.knows_firmware("2.11.2103"));
+    for i in 0..20 {
+        d.learn_firmware(&format!("v{i}"));
+    }
+    assert_eq!(d.firmwares.len(), MAX_FIRMWARES);
+    assert!(d.knows_firmware("v19"));
+    assert!(!d.knows_firmware("v0"));
+}
