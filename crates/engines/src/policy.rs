@@ -836,6 +836,29 @@ impl Policy {
                     );
                 }
             }
+            Message::Nbns(m) if !m.msg.header.response() && m.opcode() == 0 => {
+                if let Some(n) = m.nb_name() {
+                    let name = n.trimmed();
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    let sfx = [HEX[(n.suffix >> 4) as usize], HEX[(n.suffix & 15) as usize]];
+                    let h = match std::str::from_utf8(name) {
+                        Ok(_) => hash_parts(&[name, b"<", &sfx, b">"]),
+                        Err(_) => {
+                            hash_bytes(format!("{}<{:02x}>", text(name), n.suffix).as_bytes())
+                        }
+                    };
+                    self.it_hash(
+                        b,
+                        a,
+                        proto,
+                        ids::NAME_QUERY,
+                        h,
+                        || format!("{}<{:02x}>", text(name), n.suffix),
+                        "NetBIOS name",
+                        out,
+                    );
+                }
+            }
             Message::Dns(m) if m.header().response() && !b.fqdn_allowlist().is_empty() => {
                 let allowed = m
                     .msg

@@ -298,3 +298,63 @@ fn learnables_apply_and_revert() {
     p.revert(&mut b);
     assert!(!b.device(ip("10.0.0.1")).unwrap().programming);
 }
+
+fn nbns_query(name: &str, suffix: u8) -> Vec<u8> {
+    let mut v = vec![0x12, 0x34, 0x01, 0x10, 0, 1, 0, 0, 0, 0, 0, 0];
+    let mut raw = [b' '; 16];
+    raw[..name.len()].copy_from_slice(name.as_bytes());
+    raw[15] = suffix;
+    v.push(32);
+    for c in raw {
+        v.push(b'A' + (c >> 4));
+        v.push(b'A' + (c & 15));
+    }
+    v.extend([0, 0, 0x20, 0, 1]);
+    v
+}
+
+#[test]
+fn netbios_name_queries() {
+    let mut t = T::new();
+    let f = flow(
+        1,
+        "10.0.0.5",
+        "10.0.0.255",
+        137,
+        Some(Proto::Nbns),
+        Transport::Udp,
+    );
+    let ask = |t: &mut T, name: &str, ts: i64| {
+        let buf = nbns_query(name, 0x20);
+        let (msg, _) = otwatch_proto::dns::wire::parse(&buf);
+        let m = otwatch_proto::nbns::Message { msg: msg.unwrap() };
+        let a = AppEvent {
+            ts: Timestamp(ts),
+            flow: &f,
+            dir: Direction::ToServer,
+            kind: MsgKind::Request,
+            msg: Message::Nbns(m),
+        };
+        let mut out = Vec::new();
+        t.p.on_event(&mut t.b, &Event::App(&a), &mut out);
+        out
+    };
+    assert!(ask(&mut t, "FILESERVER", T0).is_empty(), "learning");
+    t.stop_learning();
+    assert!(ask(&mut t, "FILESERVER", T0 + NS).is_empty(), "learned");
+    // Smart IT: the host's NBNS scenario was seen a second ago: learned silently.
+    assert!(ask(&mut t, "PRINTER", T0 + 2 * NS).is_empty());
+    // Eight silent days later a new name alerts.
+    let d = ask(&mut t, "ROGUE", T0 + 8 * 86_400 * NS);
+    assert_eq!(types(&d), [ids::NAME_QUERY]);
+    assert_eq!(d[0].key["value"], "ROGUE<20>");
+    // The saved form hashes to the same key: a reload knows the names.
+    let mut b = Baseline::from_json(&t.b.to_json()).unwrap();
+    b.smart_it = false;
+    t.b = b;
+    assert!(ask(&mut t, "PRINTER", T0 + 9 * 86_400 * NS).is_empty());
+    assert_eq!(
+        types(&ask(&mut t, "OTHER", T0 + 9 * 86_400 * NS)),
+        [ids::NAME_QUERY]
+    );
+}
