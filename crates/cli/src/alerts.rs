@@ -12,13 +12,9 @@ use otwatch_engines::Engines;
 use serde::Serialize;
 
 /// The engines that run on every analysis (the catalog decides which alert
-/// types and engines are enabled).
-pub fn engines(catalog: &Catalog) -> Engines {
-    let mut e = Engines::new();
-    for engine in otwatch_engines::builtin(catalog) {
-        e.push(engine);
-    }
-    e
+/// types and engines are enabled), checking and learning into `baseline`.
+pub fn engines(catalog: &Catalog, baseline: otwatch_engines::Baseline) -> Engines {
+    otwatch_engines::builtin(catalog, baseline)
 }
 
 /// A fresh alert manager for an offline run (sensor id `offline`).

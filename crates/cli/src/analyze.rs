@@ -10,8 +10,8 @@ use otwatch_capture::{Merge, PacketSource};
 use otwatch_flow::FlowConfig;
 use otwatch_pipeline::{Config, Pipeline, Summary};
 
-use otwatch_engines::Engines;
 use otwatch_engines::timeline::NetworkEvents;
+use otwatch_engines::{Baseline, Engines};
 
 use crate::alerts::{self, AlertSummary};
 use crate::output::NdjsonWriter;
@@ -53,6 +53,78 @@ pub struct AnalyzeArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Load the baseline (written by `otwatch learn` or --save-baseline) from
+    /// PATH; learning is off unless the file says it is on. Without it the
+    /// whole run learns (no policy alerts; the other engines alert).
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
+    /// Learn from the first DURATION of capture time (e.g. 90s, 10m, 2h, 7d),
+    /// then detect: policy alerts only after it.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub learn_first: Option<std::time::Duration>,
+    /// OT subnets, comma-separated CIDRs (e.g. 10.1.0.0/16,192.168.5.0/24), or
+    /// `all`. Other engines than malware alert only for OT protocols or OT
+    /// subnets; learned subnets are added automatically.
+    #[arg(long, value_name = "CIDR,...|all")]
+    pub ot_subnets: Option<String>,
+    /// Write the baseline as JSON to PATH at the end of the run.
+    #[arg(long, value_name = "PATH")]
+    pub save_baseline: Option<PathBuf>,
+}
+
+/// Parses `90s`, `1.5s`, `10m`, `2h`, `7d` (a bare number is seconds).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)
+        .ok_or_else(|| format!("{s:?} is not a duration (use e.g. 90s, 1.5s, 10m, 2h, 7d)"))?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("unknown unit {unit:?} in {s:?} (use s, m, h or d)")),
+    };
+    std::time::Duration::try_from_secs_f64(n * mult as f64)
+        .map_err(|_| format!("{s:?} is too long"))
+}
+
+/// Parses `--ot-subnets`.
+pub fn parse_subnets(s: &str) -> Result<Option<Vec<otwatch_engines::ipnet::IpNet>>, String> {
+    if s.trim().eq_ignore_ascii_case("all") {
+        return Ok(None);
+    }
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            x.parse::<otwatch_engines::ipnet::IpNet>()
+                .or_else(|_| {
+                    x.parse::<std::net::IpAddr>()
+                        .map(otwatch_engines::ipnet::IpNet::from)
+                })
+                .map_err(|_| format!("{x:?} is not a CIDR subnet (e.g. 10.1.2.0/24)"))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// Loads a baseline file, with an error naming the file and the problem.
+pub fn load_baseline(p: &std::path::Path) -> Result<Baseline, String> {
+    let bytes =
+        std::fs::read(p).map_err(|e| format!("cannot read baseline {}: {e}", p.display()))?;
+    Baseline::from_json(&bytes).map_err(|e| format!("baseline {}: {e}", p.display()))
+}
+
+/// Writes a baseline file.
+pub fn save_baseline(p: &std::path::Path, b: &Baseline) -> std::io::Result<()> {
+    std::fs::write(p, b.to_json())
 }
 
 type Sinks = (
@@ -64,12 +136,45 @@ type Sinks = (
 );
 
 pub fn run(a: &AnalyzeArgs) -> ExitCode {
+    run_with(a, None).0
+}
+
+/// Runs the analysis; `learn` forces a fresh learning baseline (`otwatch
+/// learn`). Returns the exit code and the baseline at the end.
+pub fn run_with(a: &AnalyzeArgs, learn: Option<()>) -> (ExitCode, Option<Baseline>) {
     let started = Instant::now();
+    let mut baseline = match (&a.baseline, learn) {
+        (Some(p), None) => match load_baseline(p) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("otwatch analyze: {e}");
+                return (ExitCode::from(2), None);
+            }
+        },
+        _ => {
+            let mut b = Baseline::new();
+            if learn.is_some() || a.learn_first.is_none() {
+                // The whole run learns; it ends only when the user says so.
+                b.learning.auto_end = false;
+            }
+            b
+        }
+    };
+    if let Some(s) = &a.ot_subnets {
+        match parse_subnets(s) {
+            Ok(None) => baseline.set_all_ot(true),
+            Ok(Some(nets)) => baseline.set_ot_subnets(&nets),
+            Err(e) => {
+                eprintln!("otwatch analyze: --ot-subnets: {e}");
+                return (ExitCode::from(2), None);
+            }
+        }
+    }
     let mut source = match Merge::open(&a.files) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("otwatch analyze: {e}");
-            return ExitCode::from(2);
+            return (ExitCode::from(2), None);
         }
     };
     let events = match &a.events {
@@ -77,7 +182,7 @@ pub fn run(a: &AnalyzeArgs) -> ExitCode {
             Ok(w) => Some(w),
             Err(e) => {
                 eprintln!("otwatch analyze: cannot create {}: {e}", p.display());
-                return ExitCode::from(1);
+                return (ExitCode::from(1), None);
             }
         },
         None => None,
@@ -92,13 +197,18 @@ pub fn run(a: &AnalyzeArgs) -> ExitCode {
         ..Default::default()
     };
     let mut manager = alerts::manager();
-    let mut engines = alerts::engines(manager.catalog());
+    let mut engines = alerts::engines(manager.catalog(), baseline);
+    if learn.is_none()
+        && let Some(d) = a.learn_first
+    {
+        engines.learn_first(d);
+    }
     if let Some(p) = &a.rules {
         match alerts::load_rules(p) {
             Ok(r) => engines.push(Box::new(r)),
             Err(e) => {
                 eprintln!("otwatch analyze: {e}");
-                return ExitCode::from(2);
+                return (ExitCode::from(2), None);
             }
         }
     }
@@ -106,7 +216,7 @@ pub fn run(a: &AnalyzeArgs) -> ExitCode {
         && let Err(e) = alerts::load_exclusions(p, &mut manager)
     {
         eprintln!("otwatch analyze: {e}");
-        return ExitCode::from(2);
+        return (ExitCode::from(2), None);
     }
     let network = a.timeline.as_ref().map(|_| NetworkEvents::default());
     let mut timeline = a.timeline.as_ref().map(|_| alerts::Timeline::default());
@@ -163,7 +273,9 @@ pub fn run(a: &AnalyzeArgs) -> ExitCode {
 
     let decode = pipeline.decode_stats().clone();
     let flow_stats = *pipeline.flow_stats();
-    let (mut summary, (inventory, (events, (network, _engines)))) = pipeline.into_sink();
+    let (mut summary, (inventory, (events, (network, engines)))) = pipeline.into_sink();
+    let engine_stats = engines.stats();
+    let baseline = engines.into_baseline();
     summary.finalize();
     let mut code = ExitCode::SUCCESS;
     if let Some(w) = events
@@ -184,7 +296,17 @@ pub fn run(a: &AnalyzeArgs) -> ExitCode {
         summary,
         devices: devices.len(),
         alerts: AlertSummary::of(manager.alerts()),
+        baseline: Some(report::BaselineReport {
+            stats: baseline.stats(),
+            engines: engine_stats,
+        }),
     };
+    if let Some(p) = &a.save_baseline
+        && let Err(e) = save_baseline(p, &baseline)
+    {
+        eprintln!("otwatch analyze: cannot write {}: {e}", p.display());
+        code = ExitCode::from(1);
+    }
     if let Some(p) = &a.alerts
         && let Err(e) = alerts::write_ndjson(p, manager.alerts())
     {
@@ -218,7 +340,7 @@ pub fn run(a: &AnalyzeArgs) -> ExitCode {
     }
     if let Some(e) = error {
         eprintln!("otwatch analyze: {e}");
-        return ExitCode::from(2);
+        return (ExitCode::from(2), Some(baseline));
     }
-    code
+    (code, Some(baseline))
 }

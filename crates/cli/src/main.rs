@@ -26,6 +26,9 @@ struct Cli {
 enum Cmd {
     /// Analyze capture files (pcap or pcapng), merged in time order.
     Analyze(analyze::AnalyzeArgs),
+    /// Learn a baseline from capture files (learning mode over all of them)
+    /// and write it as JSON, for `otwatch analyze --baseline`.
+    Learn(LearnArgs),
     /// Write a generated capture of a built-in scenario (deterministic).
     Simulate(SimulateArgs),
     /// Generate the built-in demo plant capture and analyze it.
@@ -52,6 +55,26 @@ struct SimulateArgs {
 }
 
 #[derive(clap::Args, Debug)]
+struct LearnArgs {
+    /// Capture files (pcap or pcapng), merged in time order.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Where to write the baseline JSON.
+    #[arg(short, long, value_name = "BASELINE")]
+    out: PathBuf,
+    /// Start from this baseline (learning is turned on) instead of an empty one.
+    #[arg(long, value_name = "PATH")]
+    baseline: Option<PathBuf>,
+    /// OT subnets, comma-separated CIDRs, or `all` (stored in the baseline).
+    #[arg(long, value_name = "CIDR,...|all")]
+    ot_subnets: Option<String>,
+    /// Leave learning on in the written baseline (default: off, so
+    /// `analyze --baseline` detects).
+    #[arg(long)]
+    keep_learning: bool,
+}
+
+#[derive(clap::Args, Debug)]
 struct DemoArgs {
     /// Directory for the demo capture and the analysis outputs.
     #[arg(long, default_value = "otwatch-demo")]
@@ -62,9 +85,68 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Analyze(a) => analyze::run(&a),
+        Cmd::Learn(l) => learn(&l),
         Cmd::Simulate(s) => simulate(&s),
         Cmd::Demo(d) => demo(&d),
     }
+}
+
+fn learn(l: &LearnArgs) -> ExitCode {
+    use otwatch_engines::Baseline;
+    let mut base = match &l.baseline {
+        Some(p) => match analyze::load_baseline(p) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("otwatch learn: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Baseline::new(),
+    };
+    let tmp = std::env::temp_dir().join(format!("otwatch-learn-{}.json", std::process::id()));
+    // Learning for the whole run (the auto-end rule is for live sensors).
+    base.learning.auto_end = false;
+    base.set_learning(true, otwatch_core::Timestamp(0));
+    base.learning.started = 0;
+    if let Err(e) = std::fs::write(&tmp, base.to_json()) {
+        eprintln!("otwatch learn: cannot write {}: {e}", tmp.display());
+        return ExitCode::from(1);
+    }
+    let args = analyze::AnalyzeArgs {
+        files: l.files.clone(),
+        baseline: Some(tmp.clone()),
+        ot_subnets: l.ot_subnets.clone(),
+        quiet: true,
+        ..Default::default()
+    };
+    let (code, b) = analyze::run_with(&args, None);
+    let _ = std::fs::remove_file(&tmp);
+    let Some(mut b) = b else {
+        return code;
+    };
+    if !l.keep_learning {
+        let end = otwatch_core::Timestamp(b.learning.last_seen);
+        b.set_learning(false, end);
+    }
+    if let Err(e) = analyze::save_baseline(&l.out, &b) {
+        eprintln!("otwatch learn: cannot write {}: {e}", l.out.display());
+        return ExitCode::from(1);
+    }
+    let s = b.stats();
+    println!(
+        "Learned {}: {} devices ({} programming devices), {} channels, {} entries, {} OT subnets{}",
+        l.out.display(),
+        s.devices,
+        s.programming_devices,
+        s.channels,
+        s.entries,
+        s.ot_subnets,
+        if s.learning { "; learning left on" } else { "" }
+    );
+    for (proto, n) in otwatch_engines::baseline::by_proto(&b) {
+        println!("  {proto:<16} {n} channels");
+    }
+    code
 }
 
 fn simulate(s: &SimulateArgs) -> ExitCode {

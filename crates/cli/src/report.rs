@@ -24,6 +24,48 @@ pub struct RunReport {
     pub devices: usize,
     /// Alerts raised, by engine, severity and title.
     pub alerts: crate::alerts::AlertSummary,
+    /// The baseline at the end of the run (learning state, sizes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineReport>,
+}
+
+/// Baseline and policy facts of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct BaselineReport {
+    #[serde(flatten)]
+    pub stats: otwatch_engines::BaselineStats,
+    pub engines: otwatch_engines::EnginesStats,
+}
+
+/// One line on the baseline and learning state.
+pub fn baseline_line(b: &BaselineReport) -> String {
+    let s = &b.stats;
+    let state = if s.learning {
+        "learning ON (no policy alerts)".to_string()
+    } else {
+        match &s.learning_ended {
+            Some(t) => format!("learning OFF (ended {t})"),
+            None => "learning OFF".to_string(),
+        }
+    };
+    let mut line = format!(
+        "Baseline: {state}; {} devices ({} authorized, {} programming), {} channels, {} entries, {} OT subnets",
+        s.devices, s.authorized_devices, s.programming_devices, s.channels, s.entries, s.ot_subnets
+    );
+    let r = &s.refused;
+    if r.devices + r.channels + r.entries + r.scenarios > 0 {
+        line.push_str(&format!(
+            "; refused (caps): {} devices, {} channels, {} entries, {} scenarios",
+            r.devices, r.channels, r.entries, r.scenarios
+        ));
+    }
+    if b.engines.focus_dropped > 0 {
+        line.push_str(&format!(
+            "; {} detections outside OT dropped (OT/IT focus)",
+            b.engines.focus_dropped
+        ));
+    }
+    line
 }
 
 pub fn write_json<T: Serialize + ?Sized>(path: &Path, v: &T) -> std::io::Result<()> {
@@ -226,6 +268,9 @@ pub fn print(r: &RunReport, devices: &[Device]) {
         for (engine, sev, title, n) in &al.titles {
             println!("  {:<20} {:<7} {:>5}  {}", engine, sev, n, title);
         }
+    }
+    if let Some(b) = &r.baseline {
+        println!("{}", baseline_line(b));
     }
     let pps = r.packets as f64 / r.elapsed_secs.max(1e-9);
     println!(

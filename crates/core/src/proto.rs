@@ -81,6 +81,41 @@ protos! {
     Icmp => "icmp", "ICMP";
 }
 
+impl Proto {
+    /// Industrial (OT) protocols: controllers, field devices, substation,
+    /// building automation and plant-floor protocols. The OT/IT focus rule
+    /// and auto subnet learning use it.
+    pub fn is_ot(self) -> bool {
+        matches!(
+            self,
+            Proto::Modbus
+                | Proto::Umas
+                | Proto::Dnp3
+                | Proto::Cotp
+                | Proto::S7comm
+                | Proto::S7commPlus
+                | Proto::Enip
+                | Proto::Bacnet
+                | Proto::Iec104
+                | Proto::Mms
+                | Proto::Goose
+                | Proto::Sv
+                | Proto::Opcua
+                | Proto::Fins
+                | Proto::ProfinetDcp
+                | Proto::ProfinetRt
+                | Proto::ProfinetIo
+                | Proto::Ads
+                | Proto::Melsec
+                | Proto::Srtp
+                | Proto::HartIp
+                | Proto::C37118
+                | Proto::Fox
+                | Proto::Tristation
+        )
+    }
+}
+
 impl Serialize for Proto {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.name())

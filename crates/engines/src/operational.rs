@@ -24,9 +24,10 @@ pub mod ids {
     pub const CONTROLLER_STOP: &str = "controller_stop";
     pub const CONTROLLER_RESET: &str = "controller_reset";
     pub const MODE_CHANGED: &str = "plc_operating_mode_changed";
-    /// Policy-violation type in the catalog; reported here (see the docs).
+    /// Policy-violation type: classified here, reported by [`crate::policy`]
+    /// (only from sources that are not programming devices).
     pub const PROGRAMMING: &str = "plc_programming";
-    /// Policy-violation type in the catalog; reported here (see the docs).
+    /// Policy-violation type: classified here, reported by [`crate::policy`].
     pub const PROGRAM_UPLOAD: &str = "plc_program_upload";
     pub const DEVICE_UNRESPONSIVE: &str = "device_unresponsive";
     pub const MODBUS_UNRESPONSIVE: &str = "modbus_unresponsive";
@@ -36,14 +37,13 @@ pub mod ids {
     /// controller commands (see the docs).
     pub const FIRMWARE_UPDATE: &str = "firmware_update";
 
-    pub const ALL: [&str; 11] = [
+    /// The types this engine reports.
+    pub const ALL: [&str; 9] = [
         FIRMWARE_UPDATE,
         S7_PLC_STOP,
         CONTROLLER_STOP,
         CONTROLLER_RESET,
         MODE_CHANGED,
-        PROGRAMMING,
-        PROGRAM_UPLOAD,
         DEVICE_UNRESPONSIVE,
         MODBUS_UNRESPONSIVE,
         NO_TRAFFIC,
@@ -248,17 +248,17 @@ pub struct Operational {
 const SILENCE_SCAN_NS: i64 = 5_000_000_000;
 
 /// What one command message means.
-struct Hit {
-    ty: &'static str,
+pub(crate) struct Hit {
+    pub(crate) ty: &'static str,
     /// What was sent ("PLC STOP", "cold restart"...).
-    action: Cow<'static, str>,
+    pub(crate) action: Cow<'static, str>,
     /// Operating mode (mode changes: the key `value`).
     value: Option<Cow<'static, str>>,
     /// Transfers are de-duplicated per flow.
     transfer: bool,
     /// The controller is the sender (S7 mode-transition pushes).
     plc_sends: bool,
-    info: Option<(&'static str, String)>,
+    pub(crate) info: Option<(&'static str, String)>,
 }
 
 impl Hit {
@@ -410,124 +410,7 @@ impl Operational {
                 }
                 None
             }
-            Message::S7comm(m) => s7(m),
-            Message::Umas(m) if !m.response => {
-                let f = m.function();
-                Some(match f {
-                    0x40 => Hit::mode("START_PLC", "RUN"),
-                    0x41 => Hit::new(ids::CONTROLLER_STOP, "STOP_PLC"),
-                    0x33..=0x35 => Hit::new(
-                        ids::PROGRAMMING,
-                        otwatch_proto::umas::wire::function_name(f),
-                    ),
-                    0x30..=0x32 => Hit::new(
-                        ids::PROGRAM_UPLOAD,
-                        otwatch_proto::umas::wire::function_name(f),
-                    ),
-                    _ => return None,
-                })
-            }
-            Message::Dnp3(m) if a.kind == MsgKind::Request => {
-                let h = match m.function_code {
-                    13 => Hit::new(ids::CONTROLLER_RESET, "cold restart (FC 13)"),
-                    14 => Hit::new(ids::CONTROLLER_RESET, "warm restart (FC 14)"),
-                    18 => Hit::new(ids::CONTROLLER_STOP, "stop application (FC 18)"),
-                    _ => return None,
-                };
-                Some(h.info(
-                    "dnp3_addresses",
-                    format!("{} -> {}", m.src_addr, m.dst_addr),
-                ))
-            }
-            Message::Fins(m) => {
-                let f = m.frame?;
-                if f.header.is_response() {
-                    return None;
-                }
-                let d = f.detail();
-                let h = match f.command() {
-                    0x0401 => Hit::mode(
-                        "Run (0401)",
-                        match d.mode {
-                            Some(2) => "MONITOR",
-                            _ => "RUN",
-                        },
-                    ),
-                    0x0402 => Hit::new(ids::CONTROLLER_STOP, "Stop (0402)"),
-                    0x0307 => Hit::new(ids::PROGRAMMING, "Program Area Write (0307)"),
-                    0x0308 => Hit::new(ids::PROGRAMMING, "Program Area Clear (0308)"),
-                    0x0306 => Hit::new(ids::PROGRAM_UPLOAD, "Program Area Read (0306)"),
-                    _ => return None,
-                };
-                Some(match d.program_number {
-                    Some(p) => h.info("program_number", p),
-                    None => h,
-                })
-            }
-            Message::Ads(ads::Message::Ams { header, body, .. }) if !header.is_response() => {
-                let ads::wire::Body::WriteControl { ads_state, .. } = *body else {
-                    return None;
-                };
-                let name = ads::wire::state_name(ads_state);
-                let action = format!("WriteControl ADS state {ads_state} ({name})");
-                let h = match ads_state {
-                    2 => Hit::new(ids::CONTROLLER_RESET, action),
-                    6 | 12 => Hit::new(ids::CONTROLLER_STOP, action),
-                    _ => Hit::mode(action, name),
-                };
-                Some(h.info(
-                    "ams_target",
-                    format!("{}:{}", header.target, header.target_port),
-                ))
-            }
-            Message::Melsec(m) if !m.frame.response => {
-                let c = m.frame.command?;
-                let h = match c {
-                    0x1001 => Hit::mode("remote RUN (1001)", "RUN"),
-                    0x1002 => Hit::new(ids::CONTROLLER_STOP, "remote STOP (1002)"),
-                    0x1003 => Hit::mode("remote PAUSE (1003)", "PAUSE"),
-                    0x1006 => Hit::new(ids::CONTROLLER_RESET, "remote RESET (1006)"),
-                    _ => return None,
-                };
-                Some(h.info("frame", m.frame.format.name()))
-            }
-            Message::Mms(m) if m.pdu.pdu == mms::wire::pdu::CONFIRMED_REQUEST => {
-                use mms::wire::svc;
-                let s = m.pdu.service?;
-                let name = m.pdu.service_name().unwrap_or("?");
-                let h = match s {
-                    svc::STOP | svc::KILL => Hit::new(ids::CONTROLLER_STOP, name),
-                    svc::RESET => Hit::new(ids::CONTROLLER_RESET, name),
-                    svc::INITIATE_DOWNLOAD_SEQUENCE
-                    | svc::REQUEST_DOMAIN_DOWNLOAD
-                    | svc::LOAD_DOMAIN_CONTENT => Hit::new(ids::PROGRAMMING, name),
-                    svc::INITIATE_UPLOAD_SEQUENCE
-                    | svc::REQUEST_DOMAIN_UPLOAD
-                    | svc::STORE_DOMAIN_CONTENT => Hit::new(ids::PROGRAM_UPLOAD, name),
-                    _ => return None,
-                };
-                Some(match m.pdu.body {
-                    mms::Body::ProgramInvocation { name } => {
-                        h.info("program_invocation", text(name))
-                    }
-                    mms::Body::Domain { name, .. } => h.info("domain", text(name)),
-                    _ => h,
-                })
-            }
-            Message::Enip(m) => cip(m),
-            Message::Tristation(m) if a.kind == MsgKind::Request => {
-                let c = m.frame.command?;
-                let name = otwatch_proto::tristation::wire::command_name(c.command);
-                Some(match c.command {
-                    20 => Hit::mode(name, "RUN"),
-                    21 => Hit::mode(name, "HALT"),
-                    22 => Hit::mode(name, "PAUSE"),
-                    0 | 1 | 55 | 56 | 59 | 72 => Hit::new(ids::PROGRAMMING, name),
-                    65 | 66 => Hit::new(ids::PROGRAM_UPLOAD, name),
-                    _ => return None,
-                })
-            }
-            _ => None,
+            _ => classify(a),
         }
     }
 
@@ -745,6 +628,131 @@ fn proto_label(p: Proto) -> &'static str {
         Proto::Opcua => "OPC UA",
         Proto::Srtp => "SRTP",
         p => p.name(),
+    }
+}
+
+/// The command a request stands for (every protocol but COTP, whose
+/// connection requests only tell the rack and slot). Shared with the policy
+/// engine, which reports the program transfers ([`ids::PROGRAMMING`],
+/// [`ids::PROGRAM_UPLOAD`]); this engine reports the rest.
+pub(crate) fn classify(a: &AppEvent<'_>) -> Option<Hit> {
+    match &a.msg {
+        Message::S7comm(m) => s7(m),
+        Message::Umas(m) if !m.response => {
+            let f = m.function();
+            Some(match f {
+                0x40 => Hit::mode("START_PLC", "RUN"),
+                0x41 => Hit::new(ids::CONTROLLER_STOP, "STOP_PLC"),
+                0x33..=0x35 => Hit::new(
+                    ids::PROGRAMMING,
+                    otwatch_proto::umas::wire::function_name(f),
+                ),
+                0x30..=0x32 => Hit::new(
+                    ids::PROGRAM_UPLOAD,
+                    otwatch_proto::umas::wire::function_name(f),
+                ),
+                _ => return None,
+            })
+        }
+        Message::Dnp3(m) if a.kind == MsgKind::Request => {
+            let h = match m.function_code {
+                13 => Hit::new(ids::CONTROLLER_RESET, "cold restart (FC 13)"),
+                14 => Hit::new(ids::CONTROLLER_RESET, "warm restart (FC 14)"),
+                18 => Hit::new(ids::CONTROLLER_STOP, "stop application (FC 18)"),
+                _ => return None,
+            };
+            Some(h.info(
+                "dnp3_addresses",
+                format!("{} -> {}", m.src_addr, m.dst_addr),
+            ))
+        }
+        Message::Fins(m) => {
+            let f = m.frame?;
+            if f.header.is_response() {
+                return None;
+            }
+            let d = f.detail();
+            let h = match f.command() {
+                0x0401 => Hit::mode(
+                    "Run (0401)",
+                    match d.mode {
+                        Some(2) => "MONITOR",
+                        _ => "RUN",
+                    },
+                ),
+                0x0402 => Hit::new(ids::CONTROLLER_STOP, "Stop (0402)"),
+                0x0307 => Hit::new(ids::PROGRAMMING, "Program Area Write (0307)"),
+                0x0308 => Hit::new(ids::PROGRAMMING, "Program Area Clear (0308)"),
+                0x0306 => Hit::new(ids::PROGRAM_UPLOAD, "Program Area Read (0306)"),
+                _ => return None,
+            };
+            Some(match d.program_number {
+                Some(p) => h.info("program_number", p),
+                None => h,
+            })
+        }
+        Message::Ads(ads::Message::Ams { header, body, .. }) if !header.is_response() => {
+            let ads::wire::Body::WriteControl { ads_state, .. } = *body else {
+                return None;
+            };
+            let name = ads::wire::state_name(ads_state);
+            let action = format!("WriteControl ADS state {ads_state} ({name})");
+            let h = match ads_state {
+                2 => Hit::new(ids::CONTROLLER_RESET, action),
+                6 | 12 => Hit::new(ids::CONTROLLER_STOP, action),
+                _ => Hit::mode(action, name),
+            };
+            Some(h.info(
+                "ams_target",
+                format!("{}:{}", header.target, header.target_port),
+            ))
+        }
+        Message::Melsec(m) if !m.frame.response => {
+            let c = m.frame.command?;
+            let h = match c {
+                0x1001 => Hit::mode("remote RUN (1001)", "RUN"),
+                0x1002 => Hit::new(ids::CONTROLLER_STOP, "remote STOP (1002)"),
+                0x1003 => Hit::mode("remote PAUSE (1003)", "PAUSE"),
+                0x1006 => Hit::new(ids::CONTROLLER_RESET, "remote RESET (1006)"),
+                _ => return None,
+            };
+            Some(h.info("frame", m.frame.format.name()))
+        }
+        Message::Mms(m) if m.pdu.pdu == mms::wire::pdu::CONFIRMED_REQUEST => {
+            use mms::wire::svc;
+            let s = m.pdu.service?;
+            let name = m.pdu.service_name().unwrap_or("?");
+            let h = match s {
+                svc::STOP | svc::KILL => Hit::new(ids::CONTROLLER_STOP, name),
+                svc::RESET => Hit::new(ids::CONTROLLER_RESET, name),
+                svc::INITIATE_DOWNLOAD_SEQUENCE
+                | svc::REQUEST_DOMAIN_DOWNLOAD
+                | svc::LOAD_DOMAIN_CONTENT => Hit::new(ids::PROGRAMMING, name),
+                svc::INITIATE_UPLOAD_SEQUENCE
+                | svc::REQUEST_DOMAIN_UPLOAD
+                | svc::STORE_DOMAIN_CONTENT => Hit::new(ids::PROGRAM_UPLOAD, name),
+                _ => return None,
+            };
+            Some(match m.pdu.body {
+                mms::Body::ProgramInvocation { name } => h.info("program_invocation", text(name)),
+                mms::Body::Domain { name, .. } => h.info("domain", text(name)),
+                _ => h,
+            })
+        }
+        Message::Enip(m) => cip(m),
+        Message::Tristation(m) if a.kind == MsgKind::Request => {
+            let c = m.frame.command?;
+            let name = otwatch_proto::tristation::wire::command_name(c.command);
+            Some(match c.command {
+                20 => Hit::mode(name, "RUN"),
+                21 => Hit::mode(name, "HALT"),
+                22 => Hit::mode(name, "PAUSE"),
+                0 | 1 | 55 | 56 | 59 | 72 => Hit::new(ids::PROGRAMMING, name),
+                65 | 66 => Hit::new(ids::PROGRAM_UPLOAD, name),
+                _ => return None,
+            })
+        }
+        _ => None,
     }
 }
 

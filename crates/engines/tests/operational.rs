@@ -10,10 +10,22 @@ use otwatch_engines::Engines;
 use otwatch_engines::operational::Operational;
 use otwatch_pipeline::{Config, Pipeline};
 
+/// The operational engine, plus the policy engine over an empty baseline
+/// with learning off (it reports the program transfers the operational
+/// engine classifies: no source is a programming device).
 fn engines() -> Engines {
-    let mut e = Engines::new();
+    let mut b = otwatch_engines::Baseline::new();
+    b.set_learning(false, otwatch_core::Timestamp(0));
+    let mut e = Engines::with_baseline(b);
     e.push(Box::new(Operational::new(Catalog::builtin())));
+    e.set_policy(Some(otwatch_engines::Policy::new(Catalog::builtin())));
     e
+}
+
+/// Operational types and the two transfer types.
+fn wanted(d: &Detection) -> bool {
+    otwatch_engines::operational::ids::ALL.contains(&d.type_id)
+        || matches!(d.type_id, "plc_programming" | "plc_program_upload")
 }
 
 fn run_scenario(name: &str) -> Vec<Detection> {
@@ -32,7 +44,7 @@ fn run_scenario(name: &str) -> Vec<Detection> {
     p.finish();
     let mut e = p.into_sink();
     e.finish();
-    e.drain().collect()
+    e.drain().filter(wanted).collect()
 }
 
 fn run_file(path: &Path) -> Vec<Detection> {
@@ -44,7 +56,7 @@ fn run_file(path: &Path) -> Vec<Detection> {
     p.finish();
     let mut e = p.into_sink();
     e.finish();
-    e.drain().collect()
+    e.drain().filter(wanted).collect()
 }
 
 fn types(d: &[Detection]) -> BTreeMap<&'static str, usize> {
@@ -233,7 +245,7 @@ fn replay(
     p.finish();
     let mut e = p.into_sink();
     e.finish();
-    e.drain().collect()
+    e.drain().filter(wanted).collect()
 }
 
 /// Times relative to 2020-01-01, multiplied by 50 (a capture of seconds lasts minutes).

@@ -12,6 +12,7 @@ mod modbus;
 mod network;
 mod opcua_mqtt_profinet;
 mod other_ot;
+mod policy;
 mod s7;
 
 use std::sync::LazyLock;
@@ -227,6 +228,7 @@ const GROUPS: &[Group] = &[
     it_app::SCENARIOS,
     other_ot::SCENARIOS,
     anomaly::SCENARIOS,
+    policy::SCENARIOS,
 ];
 
 /// Every scenario, `demo` first.

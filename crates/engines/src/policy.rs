@@ -1,0 +1,1664 @@
+//! The policy-violation engine: deviations from the learned baseline
+//! ([`crate::baseline::Baseline`]). Documented in `docs/engines/policy.md`.
+//!
+//! While the baseline is learning, everything seen is added to it and
+//! nothing is reported. After learning, what is not in the baseline is
+//! reported once per [`REPEAT_NS`] of capture time per scenario (so a new
+//! function code polled ten times a second costs one detection, not ten),
+//! and is *not* learned: only *Learn* ([`Policy::learn`]) or a new learning
+//! period adds it.
+//!
+//! Hot path: per event a `match` on the message, then hash lookups on
+//! fixed-size keys (channel × kind × 64-bit value). Strings are built only
+//! for a detection.
+
+use std::borrow::Cow;
+use std::hash::BuildHasher;
+use std::net::{IpAddr, Ipv4Addr};
+
+use hashbrown::HashMap;
+use otwatch_alerts::{Catalog, Detection, Endpoint};
+use otwatch_core::{Direction, FlowInfo, FlowSide, MsgKind, Proto, Timestamp, Transport};
+use otwatch_proto::event::{AppEvent, Event, Message};
+use otwatch_proto::ident::Subject;
+use otwatch_proto::{ads, enip, ftp, modbus, s7comm};
+
+use crate::baseline::{
+    Baseline, ChanKey, Kind, ScenarioId, Seen, hash_bytes, hash_parts, hash_text,
+};
+
+/// Alert type ids reported by this engine (all in `crates/alerts/catalog.toml`).
+pub mod ids {
+    pub const NEW_ASSET: &str = "new_asset_detected";
+    pub const FIELD_DEVICE: &str = "field_device_discovered_unexpectedly";
+    pub const MODBUS_FC: &str = "modbus_function_code";
+    pub const MODBUS_RANGE: &str = "modbus_address_range_violation";
+    pub const UMAS: &str = "modbus_schneider_extension";
+    pub const DNP3_FC: &str = "dnp3_function_code";
+    pub const S7_CONTROL: &str = "s7_control_function";
+    pub const S7_USER: &str = "s7_user_defined_function";
+    pub const S7_DB: &str = "s7_data_block_access";
+    pub const S7PLUS_OP: &str = "s7plus_operation";
+    pub const CIP_CLASS: &str = "new_cip_class";
+    pub const CIP_SERVICE: &str = "new_cip_class_service";
+    pub const CIP_SYMBOL: &str = "new_cip_symbol";
+    pub const ENIP_COMMAND: &str = "new_enip_protocol_command";
+    pub const ENIP_IO: &str = "new_enip_io_connection";
+    pub const PCCC: &str = "new_cip_pccc_command";
+    pub const IEC104_ASDU: &str = "iec104_asdu_type";
+    pub const MMS_SERVICE: &str = "mms_service";
+    pub const MMS_PROGRAM: &str = "mms_program_access";
+    pub const OPCUA: &str = "opcua_activity";
+    pub const FINS: &str = "omron_fins_unauthorized_command";
+    pub const AMS_COMMAND: &str = "new_ams_command";
+    pub const AMS_GROUP: &str = "new_ams_index_group";
+    pub const MELSEC: &str = "melsec_command";
+    pub const SRTP: &str = "srtp_protocol_command";
+    pub const SNMP: &str = "snmp_operation";
+    pub const PROGRAMMING: &str = crate::operational::ids::PROGRAMMING;
+    pub const PROGRAM_UPLOAD: &str = crate::operational::ids::PROGRAM_UPLOAD;
+    pub const CONFIG_READ: &str = "plc_configuration_read";
+    pub const CONFIG_WRITE: &str = "plc_configuration_write";
+    pub const FIRMWARE: &str = "firmware_version_changed";
+    pub const FIRMWARE_BECKHOFF: &str = "beckhoff_software_changed";
+    pub const FIRMWARE_MODBUS: &str = "modbus_firmware_version_changed";
+    pub const FIRMWARE_MITSUBISHI: &str = "mitsubishi_firmware_version_changed";
+    pub const FIRMWARE_S7PLUS: &str = "s7plus_firmware_changed";
+    pub const INTERNET: &str = "internet_access_detected";
+    pub const INTERNET_UNAUTHORIZED: &str = "unauthorized_internet_connectivity";
+    pub const PUBLIC_INTERNAL: &str = "internal_public_address_internet";
+    pub const SSH: &str = "ssh_access";
+    pub const SMB: &str = "smb_login";
+    pub const DATABASE: &str = "database_login";
+    pub const FTP_FAILED: &str = "ftp_login_failed";
+    pub const NEW_PORT: &str = "new_port_discovery";
+    pub const MULTICAST: &str = "multicast_broadcast_connection";
+    pub const HTTP_UA: &str = "http_user_agent";
+    pub const HTTP_ACTIVITY: &str = "http_activity";
+    pub const NAME_QUERY: &str = "name_query";
+
+    pub const ALL: [&str; 47] = [
+        NEW_ASSET,
+        FIELD_DEVICE,
+        MODBUS_FC,
+        MODBUS_RANGE,
+        UMAS,
+        DNP3_FC,
+        S7_CONTROL,
+        S7_USER,
+        S7_DB,
+        S7PLUS_OP,
+        CIP_CLASS,
+        CIP_SERVICE,
+        CIP_SYMBOL,
+        ENIP_COMMAND,
+        ENIP_IO,
+        PCCC,
+        IEC104_ASDU,
+        MMS_SERVICE,
+        MMS_PROGRAM,
+        OPCUA,
+        FINS,
+        AMS_COMMAND,
+        AMS_GROUP,
+        MELSEC,
+        SRTP,
+        SNMP,
+        PROGRAMMING,
+        PROGRAM_UPLOAD,
+        CONFIG_READ,
+        CONFIG_WRITE,
+        FIRMWARE,
+        FIRMWARE_BECKHOFF,
+        FIRMWARE_MODBUS,
+        FIRMWARE_MITSUBISHI,
+        FIRMWARE_S7PLUS,
+        INTERNET,
+        INTERNET_UNAUTHORIZED,
+        PUBLIC_INTERNAL,
+        SSH,
+        SMB,
+        DATABASE,
+        FTP_FAILED,
+        NEW_PORT,
+        MULTICAST,
+        HTTP_UA,
+        HTTP_ACTIVITY,
+        NAME_QUERY,
+    ];
+}
+
+const NS: i64 = 1_000_000_000;
+/// The same deviation is reported again at most this often (capture time).
+pub const REPEAT_NS: i64 = 60 * NS;
+/// Most deviations remembered for repeat suppression and for *Learn*.
+pub const MAX_REPORTED: usize = 16_384;
+/// Most new codes listed in one aggregated Modbus function-code alert.
+pub const MAX_AGGREGATED: usize = 32;
+/// Database server ports (connection-based `database_login`).
+pub const DATABASE_PORTS: [u16; 6] = [1433, 1521, 3306, 5432, 27017, 6379];
+
+/// One row of the new-activity table: a protocol's function codes.
+struct CodeRow {
+    proto: Proto,
+    ty: &'static str,
+    /// What the code is called in messages.
+    what: &'static str,
+}
+
+/// New function codes / commands / services / message types, per protocol
+/// (requests only; the code is [`Message::function_code`]). Modbus has its
+/// own aggregated rule; CIP class / service / symbol and S7 data blocks are
+/// objects (see [`Policy::objects`]).
+const CODE_TABLE: &[CodeRow] = &[
+    CodeRow {
+        proto: Proto::Umas,
+        ty: ids::UMAS,
+        what: "UMAS function",
+    },
+    CodeRow {
+        proto: Proto::Dnp3,
+        ty: ids::DNP3_FC,
+        what: "DNP3 function code",
+    },
+    CodeRow {
+        proto: Proto::S7commPlus,
+        ty: ids::S7PLUS_OP,
+        what: "S7comm-plus function",
+    },
+    CodeRow {
+        proto: Proto::Enip,
+        ty: ids::ENIP_COMMAND,
+        what: "EtherNet/IP command",
+    },
+    CodeRow {
+        proto: Proto::Iec104,
+        ty: ids::IEC104_ASDU,
+        what: "IEC-104 ASDU type",
+    },
+    CodeRow {
+        proto: Proto::Mms,
+        ty: ids::MMS_SERVICE,
+        what: "MMS service",
+    },
+    CodeRow {
+        proto: Proto::Opcua,
+        ty: ids::OPCUA,
+        what: "OPC UA service",
+    },
+    CodeRow {
+        proto: Proto::Fins,
+        ty: ids::FINS,
+        what: "FINS command",
+    },
+    CodeRow {
+        proto: Proto::Ads,
+        ty: ids::AMS_COMMAND,
+        what: "AMS command",
+    },
+    CodeRow {
+        proto: Proto::Melsec,
+        ty: ids::MELSEC,
+        what: "MELSEC command",
+    },
+    CodeRow {
+        proto: Proto::Srtp,
+        ty: ids::SRTP,
+        what: "SRTP service",
+    },
+    CodeRow {
+        proto: Proto::Snmp,
+        ty: ids::SNMP,
+        what: "SNMP PDU type",
+    },
+    CodeRow {
+        proto: Proto::Http,
+        ty: ids::HTTP_ACTIVITY,
+        what: "HTTP method",
+    },
+];
+
+fn code_row(p: Proto) -> Option<&'static CodeRow> {
+    CODE_TABLE.iter().find(|r| r.proto == p)
+}
+
+/// What *Learn* on a detection adds to the baseline (and *Unlearn* removes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Learnable {
+    Entry(ChanKey, Kind, u64, String),
+    Range(ChanKey, u8, u16, u16),
+    /// Authorize a device.
+    Device(IpAddr),
+    /// Mark a device as a programming device.
+    Programming(IpAddr),
+    /// Mark a device as allowed on the Internet.
+    Internet(IpAddr),
+    /// Record a device's firmware.
+    Firmware(IpAddr, String),
+    /// Record a connection (client, server, port; port 0 = any).
+    Conn(IpAddr, IpAddr, u16),
+}
+
+impl Learnable {
+    /// Adds the traffic to the baseline.
+    pub fn apply(&self, b: &mut Baseline, now: i64) {
+        match self {
+            Learnable::Entry(k, kind, v, text) => {
+                let t = text.clone();
+                b.observe(k, *kind, *v, true, now, move || t);
+            }
+            Learnable::Range(k, fc, s, e) => {
+                b.learn_range(k, *fc, *s, *e, now);
+            }
+            Learnable::Device(ip) => {
+                b.see_device(*ip, None, now);
+                if let Some(d) = b.device_mut(*ip) {
+                    d.authorized = true;
+                }
+            }
+            Learnable::Programming(ip) => {
+                b.see_device(*ip, None, now);
+                if let Some(d) = b.device_mut(*ip) {
+                    d.programming = true;
+                }
+            }
+            Learnable::Internet(ip) => {
+                b.see_device(*ip, None, now);
+                if let Some(d) = b.device_mut(*ip) {
+                    d.internet_allowed = true;
+                }
+            }
+            Learnable::Firmware(ip, fw) => {
+                b.see_device(*ip, None, now);
+                if let Some(d) = b.device_mut(*ip) {
+                    d.learn_firmware(fw);
+                }
+            }
+            Learnable::Conn(c, s, p) => {
+                b.learn_conn(*c, *s, *p, now);
+            }
+        }
+    }
+
+    /// Removes the traffic from the baseline.
+    pub fn revert(&self, b: &mut Baseline) {
+        match self {
+            Learnable::Entry(k, kind, v, _) => {
+                b.forget(k, *kind, *v);
+            }
+            Learnable::Range(k, fc, s, e) => {
+                b.forget_range(k, *fc, *s, *e);
+            }
+            Learnable::Device(ip) => {
+                if let Some(d) = b.device_mut(*ip) {
+                    d.authorized = false;
+                }
+            }
+            Learnable::Programming(ip) => {
+                if let Some(d) = b.device_mut(*ip) {
+                    d.programming = false;
+                }
+            }
+            Learnable::Internet(ip) => {
+                if let Some(d) = b.device_mut(*ip) {
+                    d.internet_allowed = false;
+                }
+            }
+            Learnable::Firmware(..) => {}
+            Learnable::Conn(c, s, p) => {
+                b.forget_conn(*c, *s, *p);
+            }
+        }
+    }
+}
+
+/// Identity of a reported scenario: type, src, dst and the value of the
+/// type's remaining aggregation-key field (as the alert manager's
+/// `ScenarioKey` has them).
+pub type ReportKey = (&'static str, String, String, String);
+
+/// Counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    pub detections: u64,
+    /// Repeats of a reported deviation within [`REPEAT_NS`], not reported.
+    pub repeats: u64,
+    /// Deviations learned silently by Smart IT learning.
+    pub smart_it_learned: u64,
+    /// Times the remembered-deviation table was full and was cleared.
+    pub reported_evictions: u64,
+}
+
+/// The policy-violation engine.
+pub struct Policy {
+    enabled: [bool; ids::ALL.len()],
+    /// Repeat suppression: hash of the deviation → last report time.
+    recent: HashMap<u64, i64>,
+    /// What each reported scenario would learn.
+    learnables: HashMap<ReportKey, Vec<Learnable>>,
+    hasher: hashbrown::DefaultHashBuilder,
+    stats: Stats,
+    /// The flow (and learning state) whose endpoints were last checked.
+    last_flow: Option<(otwatch_core::FlowId, bool)>,
+}
+
+fn endpoint(s: &FlowSide) -> Endpoint {
+    Endpoint {
+        ip: Some(s.ip),
+        mac: Some(s.mac),
+        port: Some(s.port),
+    }
+}
+
+fn group(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v) => v.is_broadcast() || v.is_multicast() || v.octets()[3] == 255,
+        IpAddr::V6(v) => v.is_multicast(),
+    }
+}
+
+fn real_host(ip: IpAddr) -> bool {
+    !(ip.is_unspecified() || ip.is_loopback() || group(ip))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A pending detection (built only when the deviation is new).
+struct Report {
+    ty: &'static str,
+    ts: Timestamp,
+    src: Endpoint,
+    dst: Endpoint,
+    proto: Option<Proto>,
+    key: Option<(&'static str, String)>,
+    message: String,
+    info: Option<(&'static str, String)>,
+    /// A second info field.
+    info2: Option<(&'static str, String)>,
+    flow: Option<otwatch_core::FlowId>,
+    learn: Vec<Learnable>,
+}
+
+impl Policy {
+    pub fn new(cat: &Catalog) -> Policy {
+        let mut enabled = [false; ids::ALL.len()];
+        for (i, id) in ids::ALL.iter().enumerate() {
+            enabled[i] = cat.get(id).is_some() && cat.is_enabled(id);
+        }
+        Policy {
+            enabled,
+            recent: HashMap::new(),
+            learnables: HashMap::new(),
+            hasher: hashbrown::DefaultHashBuilder::default(),
+            stats: Stats::default(),
+            last_flow: None,
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    fn on(&self, id: &str) -> bool {
+        ids::ALL
+            .iter()
+            .position(|x| *x == id)
+            .is_some_and(|i| self.enabled[i])
+    }
+
+    /// Whether deviation `sig` of type `ty` should be reported now (enabled,
+    /// and not reported within [`REPEAT_NS`]).
+    fn due(&mut self, ty: &'static str, sig: u64, now: i64) -> bool {
+        if !self.on(ty) {
+            return false;
+        }
+        let sig = sig ^ hash_bytes(ty.as_bytes());
+        if let Some(t) = self.recent.get_mut(&sig) {
+            if now - *t < REPEAT_NS && now >= *t {
+                self.stats.repeats += 1;
+                return false;
+            }
+            *t = now;
+            return true;
+        }
+        if self.recent.len() >= MAX_REPORTED {
+            self.recent.clear();
+            self.stats.reported_evictions += 1;
+        }
+        self.recent.insert(sig, now);
+        true
+    }
+
+    fn sig<T: std::hash::Hash>(&self, v: T) -> u64 {
+        self.hasher.hash_one(v)
+    }
+
+    fn emit(&mut self, r: Report, out: &mut Vec<Detection>) {
+        let mut d = Detection::new(r.ty, r.ts, r.src, r.dst).message(r.message);
+        if let Some(p) = r.proto {
+            d = d.protocol(p.name());
+        }
+        if let Some((k, v)) = r.key {
+            d = d.key(k, v);
+        }
+        for (k, v) in r.info.into_iter().chain(r.info2) {
+            d = d.info(k, v);
+        }
+        if let Some(f) = r.flow {
+            d = d.flow(f);
+        }
+        let rk = report_key(&d);
+        if self.learnables.len() >= MAX_REPORTED && !self.learnables.contains_key(&rk) {
+            self.learnables.clear();
+            self.stats.reported_evictions += 1;
+        }
+        let v = self.learnables.entry(rk).or_default();
+        for l in r.learn {
+            if !v.contains(&l) && v.len() < 4 * MAX_AGGREGATED {
+                v.push(l);
+            }
+        }
+        self.stats.detections += 1;
+        out.push(d);
+    }
+
+    /// What *Learn* of the scenario `key` adds (the deviations reported under it).
+    pub fn learnables(&self, key: &ReportKey) -> Option<&[Learnable]> {
+        self.learnables.get(key).map(|v| v.as_slice())
+    }
+
+    /// Takes the deviations of a scenario (to apply them).
+    pub fn take_learnables(&mut self, key: &ReportKey) -> Option<Vec<Learnable>> {
+        self.learnables.remove(key)
+    }
+
+    /// Forgets which deviations were reported recently.
+    pub fn clear_repeats(&mut self) {
+        self.recent.clear();
+    }
+
+    /// Puts them back (kept for Unlearn).
+    pub fn restore_learnables(&mut self, key: ReportKey, v: Vec<Learnable>) {
+        self.learnables.insert(key, v);
+    }
+
+    /// Sees one event.
+    pub fn on_event(&mut self, b: &mut Baseline, ev: &Event<'_>, out: &mut Vec<Detection>) {
+        match ev {
+            Event::FlowStart(f) => self.flow_start(b, f, out),
+            Event::FlowEnd(f) => self.flow_end(b, f, out),
+            Event::App(a) => self.app(b, a, out),
+            Event::Arp(a) => {
+                if let Some(ip) = a.sender_ip
+                    && real_host(ip)
+                {
+                    self.device(b, ip, Some(a.sender_mac), a.ts, None, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A device sighting: learning authorizes it; after learning a device
+    /// in an OT subnet raises New Asset Detected.
+    fn device(
+        &mut self,
+        b: &mut Baseline,
+        ip: IpAddr,
+        mac: Option<otwatch_core::MacAddr>,
+        ts: Timestamp,
+        flow: Option<otwatch_core::FlowId>,
+        out: &mut Vec<Detection>,
+    ) {
+        if b.see_device(ip, mac, ts.0) != Seen::New {
+            return;
+        }
+        self.new_asset(b, ip, mac, ts, flow, out);
+    }
+
+    /// New Asset Detected for an unauthorized device in an OT subnet.
+    fn new_asset(
+        &mut self,
+        b: &Baseline,
+        ip: IpAddr,
+        mac: Option<otwatch_core::MacAddr>,
+        ts: Timestamp,
+        flow: Option<otwatch_core::FlowId>,
+        out: &mut Vec<Detection>,
+    ) {
+        if b.is_ot(ip) && self.due(ids::NEW_ASSET, self.sig(ip), ts.0) {
+            let src = Endpoint {
+                ip: Some(ip),
+                mac,
+                port: None,
+            };
+            self.emit(
+                Report {
+                    ty: ids::NEW_ASSET,
+                    ts,
+                    src,
+                    dst: Endpoint::default(),
+                    proto: None,
+                    key: None,
+                    message: format!(
+                        "new device {ip} appeared in an OT subnet after learning ended"
+                    ),
+                    info: mac.map(|m| ("mac", m.to_string())),
+                    info2: None,
+                    flow,
+                    learn: vec![Learnable::Device(ip)],
+                },
+                out,
+            );
+        }
+    }
+
+    fn flow_start(&mut self, b: &mut Baseline, f: &FlowInfo, out: &mut Vec<Detection>) {
+        let ts = f.first_seen;
+        for s in [&f.client, &f.server] {
+            if real_host(s.ip) {
+                self.device(b, s.ip, Some(s.mac), ts, Some(f.id), out);
+            }
+        }
+        if !matches!(f.transport, Transport::Tcp | Transport::Udp) {
+            return;
+        }
+        let learning = b.learning();
+        // Multicast / broadcast: per source, group and port.
+        if group(f.server.ip) {
+            if b.knows_conn(f.client.ip, f.server.ip, f.server.port) {
+                return;
+            }
+            if learning {
+                b.learn_conn(f.client.ip, f.server.ip, f.server.port, ts.0);
+                return;
+            }
+            let sig = self.sig((f.client.ip, f.server.ip, f.server.port));
+            if self.due(ids::MULTICAST, sig, ts.0) {
+                let proto = f.proto;
+                self.emit(
+                    Report {
+                        ty: ids::MULTICAST,
+                        ts,
+                        src: endpoint(&f.client),
+                        dst: endpoint(&f.server),
+                        proto,
+                        key: None,
+                        message: format!(
+                            "{} sent {} traffic to group {} port {} not in the baseline",
+                            f.client.ip,
+                            proto.map_or("udp", |p| p.name()),
+                            f.server.ip,
+                            f.server.port
+                        ),
+                        info: None,
+                        info2: None,
+                        flow: Some(f.id),
+                        learn: vec![Learnable::Conn(f.client.ip, f.server.ip, f.server.port)],
+                    },
+                    out,
+                );
+            }
+            return;
+        }
+        self.internet(b, f, out);
+    }
+
+    /// Internet rules (at flow start; port 0 records the device pair).
+    fn internet(&mut self, b: &mut Baseline, f: &FlowInfo, out: &mut Vec<Detection>) {
+        use otwatch_alerts::manager::is_internet;
+        if b.resolve_internal {
+            return;
+        }
+        let (inside, outside) = match (is_internet(f.client.ip), is_internet(f.server.ip)) {
+            (false, true) => (&f.client, &f.server),
+            (true, false) => (&f.server, &f.client),
+            (true, true) => {
+                // A public address inside the network: one of the two is
+                // in a configured or learned OT subnet.
+                if b.is_ot(f.client.ip) && !b.is_ot(f.server.ip) {
+                    (&f.client, &f.server)
+                } else if b.is_ot(f.server.ip) && !b.is_ot(f.client.ip) {
+                    (&f.server, &f.client)
+                } else {
+                    return;
+                }
+            }
+            (false, false) => return,
+        };
+        let ts = f.first_seen;
+        let (i, o) = (inside.ip, outside.ip);
+        if b.learning() {
+            b.learn_conn(i, o, 0, ts.0);
+            if let Some(d) = b.device_mut(i) {
+                d.internet_allowed = true;
+            }
+            return;
+        }
+        if b.ip_allowed(o, ts.0) || b.knows_conn(i, o, 0) {
+            return;
+        }
+        let allowed = b.device(i).is_some_and(|d| d.internet_allowed);
+        let public_inside = is_internet(i);
+        let (ty, learn) = if public_inside {
+            (ids::PUBLIC_INTERNAL, Learnable::Conn(i, o, 0))
+        } else if !allowed {
+            (ids::INTERNET_UNAUTHORIZED, Learnable::Internet(i))
+        } else {
+            (ids::INTERNET, Learnable::Conn(i, o, 0))
+        };
+        let sig = self.sig((i, o));
+        if self.due(ty, sig, ts.0) {
+            let message = match ty {
+                ids::PUBLIC_INTERNAL => format!(
+                    "{i} uses a public address inside the network and exchanged {} traffic with Internet address {o}",
+                    f.proto.map_or("ip", |p| p.name())
+                ),
+                ids::INTERNET_UNAUTHORIZED => format!(
+                    "{i}, not allowed to reach the Internet, exchanged {} traffic with {o} port {}",
+                    f.proto.map_or("ip", |p| p.name()),
+                    f.server.port
+                ),
+                _ => format!(
+                    "{i} exchanged {} traffic with Internet address {o} port {}",
+                    f.proto.map_or("ip", |p| p.name()),
+                    f.server.port
+                ),
+            };
+            self.emit(
+                Report {
+                    ty,
+                    ts,
+                    src: endpoint(inside),
+                    dst: endpoint(outside),
+                    proto: f.proto,
+                    key: None,
+                    message,
+                    info: None,
+                    info2: None,
+                    flow: Some(f.id),
+                    learn: vec![learn],
+                },
+                out,
+            );
+        }
+    }
+
+    /// Connection-based rules, judged when the flow ends and the server
+    /// answered (TCP): SSH, SMB, database, new port.
+    fn flow_end(&mut self, b: &mut Baseline, f: &FlowInfo, out: &mut Vec<Detection>) {
+        if f.transport != Transport::Tcp
+            || f.pkts[Direction::ToClient.idx()] == 0
+            || f.pkts[Direction::ToServer.idx()] == 0
+            || !real_host(f.server.ip)
+        {
+            return;
+        }
+        let (c, s, port) = (f.client.ip, f.server.ip, f.server.port);
+        if b.knows_conn(c, s, port) {
+            return;
+        }
+        // Only devices that were in the baseline before (known servers).
+        let known_server = b.device(s).is_some_and(|d| d.authorized);
+        if b.learning() {
+            b.learn_conn(c, s, port, f.last_seen.0);
+            return;
+        }
+        let ty = match (f.proto, port) {
+            (Some(Proto::Ssh), _) | (None, 22) => ids::SSH,
+            (Some(Proto::Smb), _) | (None, 445 | 139) => ids::SMB,
+            (_, p) if DATABASE_PORTS.contains(&p) => ids::DATABASE,
+            // Internet peers are the Internet rules' business.
+            _ if known_server
+                && !otwatch_alerts::manager::is_internet(c)
+                && !otwatch_alerts::manager::is_internet(s) =>
+            {
+                ids::NEW_PORT
+            }
+            _ => return,
+        };
+        let sig = self.sig((c, s, port));
+        if !self.due(ty, sig, f.last_seen.0) {
+            return;
+        }
+        let what = match ty {
+            ids::SSH => "SSH session",
+            ids::SMB => "SMB session",
+            ids::DATABASE => "database session",
+            _ => "connection",
+        };
+        self.emit(
+            Report {
+                ty,
+                ts: f.last_seen,
+                src: endpoint(&f.client),
+                dst: endpoint(&f.server),
+                proto: f.proto,
+                key: (ty == ids::NEW_PORT || ty == ids::DATABASE)
+                    .then(|| ("port", port.to_string())),
+                message: format!(
+                    "{what} from {c} to {s} port {port} ({}) not in the baseline",
+                    f.proto.map_or("tcp", |p| p.name())
+                ),
+                info: None,
+                info2: None,
+                flow: Some(f.id),
+                learn: vec![Learnable::Conn(c, s, port)],
+            },
+            out,
+        );
+    }
+
+    fn app(&mut self, b: &mut Baseline, a: &AppEvent<'_>, out: &mut Vec<Detection>) {
+        let f = a.flow;
+        let proto = a.msg.proto();
+        // Subnet learning and the new-asset check once per flow and learning
+        // state (not per message).
+        let flow_key = (f.id, b.learning());
+        if proto.is_ot() && self.last_flow != Some(flow_key) {
+            self.last_flow = Some(flow_key);
+            for s in [&f.server, &f.client] {
+                if !real_host(s.ip) {
+                    continue;
+                }
+                b.note_ot_device(s.ip);
+                // A device first seen before its subnet was known as OT.
+                if !b.learning() && b.device(s.ip).is_some_and(|d| !d.authorized) {
+                    self.new_asset(b, s.ip, Some(s.mac), a.ts, Some(f.id), out);
+                }
+            }
+        }
+        // Identities, transfers and configuration operations of interest
+        // are all OT (IT identities are the inventory's business).
+        if proto.is_ot() {
+            self.identity(b, a, out);
+        }
+        if !matches!(f.transport, Transport::Tcp | Transport::Udp) {
+            return;
+        }
+        if proto.is_ot() {
+            self.transfer(b, a, out);
+        }
+        let request = a.kind == MsgKind::Request && a.dir == Direction::ToServer;
+        let k = ChanKey {
+            client: f.client.ip,
+            server: f.server.ip,
+            proto,
+            port: f.server.port,
+        };
+        if request {
+            if proto == Proto::Modbus {
+                self.modbus(b, a, &k, out);
+            } else if let Some(row) = code_row(proto) {
+                let fc = a.msg.function_code();
+                self.entry(
+                    b,
+                    a,
+                    &k,
+                    row.ty,
+                    Kind::FunctionCode,
+                    u64::from(fc),
+                    out,
+                    |_| {
+                        (
+                            ("function_code", fc.to_string()),
+                            format!(
+                                "new {} {fc} from {} to {}",
+                                row.what, f.client.ip, f.server.ip
+                            ),
+                            String::new(),
+                        )
+                    },
+                );
+            }
+            self.objects(b, a, &k, out);
+        }
+        match &a.msg {
+            Message::Http(m) if request => {
+                if let Some(ua) = m.head.user_agent {
+                    self.it_text(b, a, Proto::Http, ids::HTTP_UA, ua, "HTTP user agent", out);
+                }
+            }
+            Message::Dns(m) | Message::Mdns(m) | Message::Llmnr(m) if !m.header().response() => {
+                if let Some(q) = m.msg.question {
+                    let h = dns_name_hash(&q.name);
+                    self.it_hash(
+                        b,
+                        a,
+                        proto,
+                        ids::NAME_QUERY,
+                        h,
+                        || q.name.to_dotted().to_ascii_lowercase(),
+                        "name",
+                        out,
+                    );
+                }
+            }
+            Message::Nbns(m) if !m.msg.header.response() && m.opcode() == 0 => {
+                if let Some(n) = m.nb_name() {
+                    let name = n.trimmed();
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    let sfx = [HEX[(n.suffix >> 4) as usize], HEX[(n.suffix & 15) as usize]];
+                    let h = match std::str::from_utf8(name) {
+                        Ok(_) => hash_parts(&[name, b"<", &sfx, b">"]),
+                        Err(_) => {
+                            hash_bytes(format!("{}<{:02x}>", text(name), n.suffix).as_bytes())
+                        }
+                    };
+                    self.it_hash(
+                        b,
+                        a,
+                        proto,
+                        ids::NAME_QUERY,
+                        h,
+                        || format!("{}<{:02x}>", text(name), n.suffix),
+                        "NetBIOS name",
+                        out,
+                    );
+                }
+            }
+            Message::Dns(m) if m.header().response() && !b.fqdn_allowlist().is_empty() => {
+                let allowed = m
+                    .msg
+                    .question
+                    .is_some_and(|q| b.fqdn_allowed(q.name.labels()));
+                if allowed {
+                    for (_, r) in m.msg.records().take(64) {
+                        let ip = match (r.rtype, r.rdata.len()) {
+                            (1, 4) => IpAddr::V4(Ipv4Addr::new(
+                                r.rdata[0], r.rdata[1], r.rdata[2], r.rdata[3],
+                            )),
+                            (28, 16) => {
+                                let mut o = [0u8; 16];
+                                o.copy_from_slice(r.rdata);
+                                IpAddr::V6(o.into())
+                            }
+                            _ => continue,
+                        };
+                        b.allow_ip(ip, r.ttl, a.ts.0);
+                    }
+                }
+            }
+            Message::Enip(m) => {
+                if let enip::wire::Body::Io(io) = m.body {
+                    // One entry per channel: an I/O connection between the
+                    // two devices (connection ids change with every Forward Open).
+                    let id = io.connection_id;
+                    let (c, sv) = (f.client.ip, f.server.ip);
+                    self.entry(b, a, &k, ids::ENIP_IO, Kind::Object, 1 << 40, out, |_| {
+                        (
+                            ("object", "io".to_string()),
+                            format!("new EtherNet/IP I/O connection between {c} and {sv} (connection id {id:#010x})"),
+                            String::new(),
+                        )
+                    });
+                }
+            }
+            Message::Ftp(ftp::Message::Reply {
+                login: Some(ftp::Login::Failure),
+                user,
+                ..
+            }) => {
+                let sig = self.sig((f.client.ip, f.server.ip));
+                if self.due(ids::FTP_FAILED, sig, a.ts.0) {
+                    let u = user.map(text).unwrap_or_default();
+                    self.emit(
+                        Report {
+                            ty: ids::FTP_FAILED,
+                            ts: a.ts,
+                            src: endpoint(&f.client),
+                            dst: endpoint(&f.server),
+                            proto: Some(Proto::Ftp),
+                            key: None,
+                            message: format!(
+                                "FTP login{} from {} to {} failed",
+                                if u.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" as {u:?}")
+                                },
+                                f.client.ip,
+                                f.server.ip
+                            ),
+                            info: (!u.is_empty()).then_some(("user", u)),
+                            info2: None,
+                            flow: Some(f.id),
+                            learn: Vec::new(),
+                        },
+                        out,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// One channel entry: known → nothing; learning → learned; else reported.
+    /// `describe` builds (key field, message, stored text) only for a report.
+    #[allow(clippy::too_many_arguments)]
+    fn entry(
+        &mut self,
+        b: &mut Baseline,
+        a: &AppEvent<'_>,
+        k: &ChanKey,
+        ty: &'static str,
+        kind: Kind,
+        value: u64,
+        out: &mut Vec<Detection>,
+        describe: impl FnOnce(&mut Baseline) -> ((&'static str, String), String, String),
+    ) {
+        let learning = b.learning();
+        if b.knows(k, kind, value) {
+            return;
+        }
+        if learning {
+            let ((_, v), _, t) = describe(b);
+            let t = if kind.numeric() { v } else { t };
+            b.observe(k, kind, value, true, a.ts.0, move || t);
+            return;
+        }
+        let sig = self.sig((k, kind, value));
+        if !self.due(ty, sig, a.ts.0) {
+            return;
+        }
+        let (key, message, t) = describe(b);
+        let stored = if kind.numeric() { key.1.clone() } else { t };
+        let f = a.flow;
+        self.emit(
+            Report {
+                ty,
+                ts: a.ts,
+                src: endpoint(&f.client),
+                dst: endpoint(&f.server),
+                proto: Some(k.proto),
+                key: Some(key),
+                message,
+                info: None,
+                info2: None,
+                flow: Some(f.id),
+                learn: vec![Learnable::Entry(*k, kind, value, stored)],
+            },
+            out,
+        );
+    }
+
+    /// Modbus: new function codes aggregated per channel, and address ranges.
+    fn modbus(
+        &mut self,
+        b: &mut Baseline,
+        a: &AppEvent<'_>,
+        k: &ChanKey,
+        out: &mut Vec<Detection>,
+    ) {
+        let Message::Modbus(m) = &a.msg else {
+            return;
+        };
+        let fc = m.function_code();
+        let f = a.flow;
+        let learning = b.learning();
+        if !b.knows(k, Kind::FunctionCode, u64::from(fc)) {
+            if learning {
+                b.observe(
+                    k,
+                    Kind::FunctionCode,
+                    u64::from(fc),
+                    true,
+                    a.ts.0,
+                    String::new,
+                );
+            } else if self.due(ids::MODBUS_FC, self.sig((k, fc)), a.ts.0) {
+                // One alert per channel lists every new code seen on it.
+                let rk: ReportKey = (
+                    ids::MODBUS_FC,
+                    f.client.ip.to_string(),
+                    f.server.ip.to_string(),
+                    String::new(),
+                );
+                let mut codes: Vec<u8> = self
+                    .learnables
+                    .get(&rk)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|l| match l {
+                        Learnable::Entry(_, Kind::FunctionCode, v, _) => Some(*v as u8),
+                        _ => None,
+                    })
+                    .collect();
+                if !codes.contains(&fc) && codes.len() < MAX_AGGREGATED {
+                    codes.push(fc);
+                }
+                codes.sort_unstable();
+                let list: Vec<String> = codes
+                    .iter()
+                    .map(|c| format!("{c} ({})", modbus::wire::function_name(*c)))
+                    .collect();
+                let message = format!(
+                    "new Modbus function code{} {} from {} to {} on unit {}",
+                    if codes.len() > 1 { "s" } else { "" },
+                    list.join(", "),
+                    f.client.ip,
+                    f.server.ip,
+                    m.unit_id()
+                );
+                self.emit(
+                    Report {
+                        ty: ids::MODBUS_FC,
+                        ts: a.ts,
+                        src: endpoint(&f.client),
+                        dst: endpoint(&f.server),
+                        proto: Some(Proto::Modbus),
+                        key: None,
+                        message,
+                        info: Some((
+                            "function_codes",
+                            codes
+                                .iter()
+                                .map(|c| c.to_string())
+                                .collect::<Vec<_>>()
+                                .join(","),
+                        )),
+                        info2: None,
+                        flow: Some(f.id),
+                        learn: vec![Learnable::Entry(
+                            *k,
+                            Kind::FunctionCode,
+                            u64::from(fc),
+                            fc.to_string(),
+                        )],
+                    },
+                    out,
+                );
+            }
+        }
+        let Some((start, qty)) = m.address_range() else {
+            return;
+        };
+        if qty == 0 {
+            return;
+        }
+        let end = start.saturating_add(qty - 1);
+        match b.range_known(k, fc, start, end) {
+            Some(true) => {}
+            _ if learning => {
+                b.learn_range(k, fc, start, end, a.ts.0);
+            }
+            Some(false) if self.due(ids::MODBUS_RANGE, self.sig((k, fc, start, end)), a.ts.0) => {
+                let object = format!("fc{fc}:{start}-{end}");
+                self.emit(
+                        Report {
+                            ty: ids::MODBUS_RANGE,
+                            ts: a.ts,
+                            src: endpoint(&f.client),
+                            dst: endpoint(&f.server),
+                            proto: Some(Proto::Modbus),
+                            key: Some(("object", object)),
+                            message: format!(
+                                "{} accessed addresses {start}-{end} with function code {fc} ({}) on {} unit {}, outside the learned ranges",
+                                f.client.ip,
+                                modbus::wire::function_name(fc),
+                                f.server.ip,
+                                m.unit_id()
+                            ),
+                            info: None,
+                            info2: None,
+                            flow: Some(f.id),
+                            learn: vec![Learnable::Range(*k, fc, start, end)],
+                        },
+                        out,
+                    );
+            }
+            // A code never seen with addresses is reported as a code, not a
+            // range; a repeat within the minute is not reported again.
+            None | Some(false) => {}
+        }
+    }
+
+    /// Objects of a request: S7 data blocks and control functions, CIP
+    /// class / class service / symbol, AMS index groups.
+    fn objects(
+        &mut self,
+        b: &mut Baseline,
+        a: &AppEvent<'_>,
+        k: &ChanKey,
+        out: &mut Vec<Detection>,
+    ) {
+        let (c, s) = (a.flow.client.ip, a.flow.server.ip);
+        match &a.msg {
+            Message::S7comm(m) => {
+                let fc = m.pdu.function_code();
+                match m.pdu.body {
+                    s7comm::wire::Body::Var {
+                        items, item_count, ..
+                    } => {
+                        for it in s7comm::wire::VarItems::new(items, item_count).take(32) {
+                            let Some(any) = it.any else { continue };
+                            if any.area != 0x84 {
+                                continue;
+                            }
+                            let db = any.db;
+                            self.entry(b, a, k, ids::S7_DB, Kind::Object, u64::from(db), out, |_| {
+                                (
+                                    ("object", format!("DB{db}")),
+                                    format!("{c} accessed data block DB{db} on {s} (not in the baseline)"),
+                                    String::new(),
+                                )
+                            });
+                        }
+                    }
+                    s7comm::wire::Body::Userdata(u) if u.is_request() => {
+                        self.entry(
+                            b,
+                            a,
+                            k,
+                            ids::S7_USER,
+                            Kind::FunctionCode,
+                            u64::from(fc),
+                            out,
+                            |_| {
+                                (
+                                    ("function_code", fc.to_string()),
+                                    format!(
+                                        "new S7 user-data function {} ({}) from {c} to {s}",
+                                        fc,
+                                        s7comm::wire::subfunction_name(u.group, u.subfunction)
+                                    ),
+                                    String::new(),
+                                )
+                            },
+                        );
+                    }
+                    _ => {
+                        if m.pdu.header.rosctr == 1 {
+                            self.entry(
+                                b,
+                                a,
+                                k,
+                                ids::S7_CONTROL,
+                                Kind::FunctionCode,
+                                u64::from(fc),
+                                out,
+                                |_| {
+                                    (
+                                        ("function_code", fc.to_string()),
+                                        format!(
+                                            "new S7 function {fc:#04x} ({}) from {c} to {s}",
+                                            s7comm::wire::function_name(fc as u8)
+                                        ),
+                                        String::new(),
+                                    )
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+            Message::Enip(m) => {
+                let Some(cip) = m.cip() else { return };
+                if cip.is_response() {
+                    return;
+                }
+                if let Some(class) = cip.path.class {
+                    self.entry(
+                        b,
+                        a,
+                        k,
+                        ids::CIP_CLASS,
+                        Kind::Object,
+                        u64::from(class),
+                        out,
+                        |_| {
+                            (
+                                ("object", format!("{class:#x}")),
+                                format!(
+                                    "new CIP class {class:#x} ({}) accessed by {c} on {s}",
+                                    enip::cip::class_name(class)
+                                ),
+                                String::new(),
+                            )
+                        },
+                    );
+                    let svc = cip.service;
+                    let v = (u64::from(class) << 8) | u64::from(svc);
+                    self.entry(b, a, k, ids::CIP_SERVICE, Kind::Service, v, out, |_| {
+                        (
+                            ("function_code", svc.to_string()),
+                            format!(
+                                "new CIP service {svc:#04x} ({}) on class {class:#x} from {c} to {s}",
+                                enip::cip::service_name(svc, Some(class))
+                            ),
+                            String::new(),
+                        )
+                    });
+                }
+                if cip.service == enip::cip::svc::EXECUTE_PCCC
+                    && let Some(p) = enip::pccc::parse_request(cip.data)
+                {
+                    let code = (u16::from(p.command) << 8) | u16::from(p.function.unwrap_or(0));
+                    let name = enip::pccc::function_name(p.command, p.function);
+                    self.entry(
+                        b,
+                        a,
+                        k,
+                        ids::PCCC,
+                        Kind::Service,
+                        (1 << 32) | u64::from(code),
+                        out,
+                        |_| {
+                            (
+                                ("function_code", code.to_string()),
+                                format!("new PCCC command {code:#06x} ({name}) from {c} to {s}"),
+                                String::new(),
+                            )
+                        },
+                    );
+                }
+                if let Some(sym) = cip.path.symbol {
+                    let h = hash_text(sym);
+                    self.entry(b, a, k, ids::CIP_SYMBOL, Kind::Symbol, h, out, |_| {
+                        let t = text(sym);
+                        (
+                            ("object", t.clone()),
+                            format!("new CIP symbol {t:?} accessed by {c} on {s}"),
+                            t,
+                        )
+                    });
+                }
+            }
+            Message::Mms(m) if m.pdu.pdu == otwatch_proto::mms::wire::pdu::CONFIRMED_REQUEST => {
+                let (name, what) = match m.pdu.body {
+                    otwatch_proto::mms::Body::ProgramInvocation { name } => {
+                        (name, "program invocation")
+                    }
+                    otwatch_proto::mms::Body::Domain { name, .. } => (name, "domain"),
+                    _ => return,
+                };
+                let fc = m.pdu.function_code();
+                let service = m.pdu.service_name().unwrap_or("?");
+                // One entry per (service, name), stored as "service:name".
+                let h = match std::str::from_utf8(name) {
+                    Ok(n) => hash_parts(&[service.as_bytes(), b":", n.as_bytes()]),
+                    Err(_) => hash_bytes(format!("{service}:{}", text(name)).as_bytes()),
+                };
+                self.entry(b, a, k, ids::MMS_PROGRAM, Kind::Symbol, h, out, |_| {
+                    let t = text(name);
+                    (
+                        ("function_code", fc.to_string()),
+                        format!(
+                            "{c} used MMS {service} on {what} {t:?} of {s} (not in the baseline)"
+                        ),
+                        format!("{service}:{t}"),
+                    )
+                });
+            }
+            Message::Ads(ads::Message::Ams {
+                header,
+                body: ads::wire::Body::Access { index_group, .. },
+                ..
+            }) if !header.is_response() => {
+                let g = *index_group;
+                self.entry(
+                    b,
+                    a,
+                    k,
+                    ids::AMS_GROUP,
+                    Kind::Object,
+                    u64::from(g),
+                    out,
+                    |_| {
+                        (
+                            ("object", format!("{g:#x}")),
+                            format!("new AMS index group {g:#x} accessed by {c} on {s}"),
+                            String::new(),
+                        )
+                    },
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// Smart-IT-governed text values (HTTP user agent), per source.
+    #[allow(clippy::too_many_arguments)]
+    fn it_text(
+        &mut self,
+        b: &mut Baseline,
+        a: &AppEvent<'_>,
+        proto: Proto,
+        ty: &'static str,
+        v: &[u8],
+        what: &'static str,
+        out: &mut Vec<Detection>,
+    ) {
+        self.it_hash(b, a, proto, ty, hash_text(v), || text(v), what, out);
+    }
+
+    /// Per-source IT entries (stored on the source's channel to the
+    /// unspecified address), governed by Smart IT learning.
+    #[allow(clippy::too_many_arguments)]
+    fn it_hash(
+        &mut self,
+        b: &mut Baseline,
+        a: &AppEvent<'_>,
+        proto: Proto,
+        ty: &'static str,
+        h: u64,
+        text: impl FnOnce() -> String,
+        what: &'static str,
+        out: &mut Vec<Detection>,
+    ) {
+        let f = a.flow;
+        let src = f.client.ip;
+        let k = ChanKey {
+            client: src,
+            server: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            proto,
+            port: 0,
+        };
+        let scen = ScenarioId { src, proto };
+        if b.knows(&k, Kind::Text, h) {
+            b.note_scenario(scen, a.ts.0);
+            return;
+        }
+        if b.learning() {
+            b.note_scenario(scen, a.ts.0);
+            b.observe(&k, Kind::Text, h, true, a.ts.0, text);
+            return;
+        }
+        if b.smart_it_active(scen, a.ts.0) {
+            self.stats.smart_it_learned += 1;
+            b.observe(&k, Kind::Text, h, true, a.ts.0, text);
+            return;
+        }
+        if !self.due(ty, self.sig((src, proto, h)), a.ts.0) {
+            return;
+        }
+        let t = text();
+        self.emit(
+            Report {
+                ty,
+                ts: a.ts,
+                src: endpoint(&f.client),
+                dst: endpoint(&f.server),
+                proto: Some(proto),
+                key: Some(("value", t.clone())),
+                message: format!(
+                    "{src} used {what} {t:?} ({}) not in the baseline",
+                    proto.name()
+                ),
+                info: None,
+                info2: None,
+                flow: Some(f.id),
+                learn: vec![Learnable::Entry(k, Kind::Text, h, t)],
+            },
+            out,
+        );
+    }
+
+    /// Program download / upload and configuration reads / writes from
+    /// sources that are not programming devices.
+    fn transfer(&mut self, b: &mut Baseline, a: &AppEvent<'_>, out: &mut Vec<Detection>) {
+        let (ty, action, extra): (&'static str, Cow<'static, str>, _) = match config_op(a) {
+            Some((t, x)) => (t, x, None),
+            None => match crate::operational::classify(a) {
+                Some(h) if matches!(h.ty, ids::PROGRAMMING | ids::PROGRAM_UPLOAD) => {
+                    (h.ty, h.action, h.info)
+                }
+                _ => return,
+            },
+        };
+        let f = a.flow;
+        let src = f.client.ip;
+        let learning = b.learning();
+        if learning {
+            b.see_device(src, Some(f.client.mac), a.ts.0);
+            if let Some(d) = b.device_mut(src) {
+                d.programming = true;
+            }
+            // Program downloads and uploads are reported during learning
+            // too (the reference: alerts still fire while learning; an
+            // offline analysis must show them). Configuration reads and
+            // writes are learned silently.
+            if !matches!(ty, ids::PROGRAMMING | ids::PROGRAM_UPLOAD) {
+                return;
+            }
+        } else if b.device(src).is_some_and(|d| d.programming) {
+            return;
+        }
+        let proto = a.msg.proto();
+        if !self.due(ty, self.sig((src, f.server.ip, proto)), a.ts.0) {
+            return;
+        }
+        let verb = match ty {
+            ids::PROGRAMMING => "programmed",
+            ids::PROGRAM_UPLOAD => "uploaded the program of",
+            ids::CONFIG_READ => "read the configuration of",
+            _ => "wrote configuration to",
+        };
+        self.emit(
+            Report {
+                ty,
+                ts: a.ts,
+                src: endpoint(&f.client),
+                dst: endpoint(&f.server),
+                proto: Some(proto),
+                key: None,
+                message: if learning {
+                    format!(
+                        "{src} {verb} {} over {} ({action}); learning mode: {src} is now recorded as a programming device",
+                        f.server.ip,
+                        proto.title()
+                    )
+                } else {
+                    format!(
+                        "{src}, not a programming device, {verb} {} over {} ({action})",
+                        f.server.ip,
+                        proto.title()
+                    )
+                },
+                info: Some(("command", action.into_owned())),
+                info2: extra,
+                flow: Some(f.id),
+                learn: vec![Learnable::Programming(src)],
+            },
+            out,
+        );
+    }
+
+    /// Firmware changes and field devices, from identity messages.
+    fn identity(&mut self, b: &mut Baseline, a: &AppEvent<'_>, out: &mut Vec<Detection>) {
+        let Some(id) = a.msg.identity() else {
+            return;
+        };
+        let f = a.flow;
+        let side = match id.subject {
+            Subject::Sender => f.endpoints(a.dir).src,
+            Subject::Receiver => f.endpoints(a.dir).dst,
+            _ => return,
+        };
+        let ip = side.ip;
+        if !real_host(ip) {
+            return;
+        }
+        let proto = a.msg.proto();
+        let learning = b.learning();
+        b.see_device(ip, Some(side.mac), a.ts.0);
+        let field = proto.is_ot() && id.subject == Subject::Sender;
+        let Some(d) = b.device_mut(ip) else { return };
+        let newly_field = field && !d.field_device;
+        if newly_field {
+            d.field_device = true;
+        }
+        if d.vendor.is_none() {
+            d.vendor = id.vendor.as_deref().map(str::to_string);
+        }
+        if d.model.is_none() {
+            d.model = id.model.as_deref().map(str::to_string);
+        }
+        let authorized = d.authorized;
+        let fw = id
+            .firmware
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty());
+        let fw_change = match fw {
+            None => None,
+            Some(new) if d.firmware.is_none() || learning => {
+                if !d.knows_firmware(new) || d.firmware.as_deref() != Some(new) {
+                    d.learn_firmware(new);
+                }
+                None
+            }
+            Some(new) if d.knows_firmware(new) => None,
+            Some(new) => Some((d.firmware.clone().unwrap_or_default(), new.to_string())),
+        };
+        if learning {
+            return;
+        }
+        if newly_field && !authorized && self.due(ids::FIELD_DEVICE, self.sig((ip, 1u8)), a.ts.0) {
+            self.emit(
+                Report {
+                    ty: ids::FIELD_DEVICE,
+                    ts: a.ts,
+                    src: endpoint(side),
+                    dst: Endpoint::default(),
+                    proto: Some(proto),
+                    key: None,
+                    message: format!(
+                        "field device {ip} ({}) identified over {} after learning ended",
+                        id.model
+                            .as_deref()
+                            .or(id.vendor.as_deref())
+                            .unwrap_or("unknown model"),
+                        proto.title()
+                    ),
+                    info: Some(("evidence", id.source.to_string())),
+                    info2: None,
+                    flow: Some(f.id),
+                    learn: vec![Learnable::Device(ip)],
+                },
+                out,
+            );
+        }
+        if let Some((old, new)) = fw_change {
+            let vendor = id.vendor.as_deref().unwrap_or("").to_ascii_lowercase();
+            let ty = match proto {
+                Proto::Ads => ids::FIRMWARE_BECKHOFF,
+                Proto::Modbus | Proto::Umas => ids::FIRMWARE_MODBUS,
+                Proto::Melsec => ids::FIRMWARE_MITSUBISHI,
+                Proto::S7commPlus => ids::FIRMWARE_S7PLUS,
+                _ if vendor.contains("beckhoff") => ids::FIRMWARE_BECKHOFF,
+                _ if vendor.contains("mitsubishi") => ids::FIRMWARE_MITSUBISHI,
+                _ => ids::FIRMWARE,
+            };
+            if self.due(ty, self.sig((ip, new.as_str())), a.ts.0) {
+                self.emit(
+                    Report {
+                        ty,
+                        ts: a.ts,
+                        src: endpoint(side),
+                        dst: Endpoint::default(),
+                        proto: Some(proto),
+                        key: Some(("value", new.clone())),
+                        message: format!(
+                            "{ip} reported firmware {new:?} over {} (baseline: {old:?})",
+                            proto.title()
+                        ),
+                        info: Some(("previous", old)),
+                        info2: None,
+                        flow: Some(f.id),
+                        learn: vec![Learnable::Firmware(ip, new)],
+                    },
+                    out,
+                );
+            }
+        }
+    }
+}
+
+/// [`hash_bytes`] of the lower-cased dotted form of a DNS name (as
+/// `Name::to_dotted` writes it, escapes included), without building it.
+fn dns_name_hash(n: &otwatch_proto::dns::wire::Name<'_>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |x: u8| {
+        h ^= u64::from(x);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    for (i, l) in n.labels().enumerate() {
+        if i > 0 {
+            feed(b'.');
+        }
+        for &c in l {
+            if c.is_ascii_graphic() && c != b'.' && c != b'\\' {
+                feed(c.to_ascii_lowercase());
+            } else {
+                feed(b'\\');
+                feed(b'0' + c / 100);
+                feed(b'0' + (c / 10) % 10);
+                feed(b'0' + c % 10);
+            }
+        }
+    }
+    h
+}
+
+/// Configuration reads and writes: CIP Get/Set Attributes on the Identity,
+/// TCP/IP or Ethernet Link objects, S7 SZL reads, FINS controller data.
+fn config_op(a: &AppEvent<'_>) -> Option<(&'static str, Cow<'static, str>)> {
+    if a.kind != MsgKind::Request {
+        return None;
+    }
+    match &a.msg {
+        Message::Enip(m) => {
+            let c = m.cip()?;
+            if c.is_response() {
+                return None;
+            }
+            let class = c.path.class?;
+            // Identity (1), TCP/IP interface (0xf5), Ethernet link (0xf6).
+            if !matches!(class, 0x01 | 0xf5 | 0xf6) {
+                return None;
+            }
+            let name = enip::cip::class_name(class);
+            match c.service {
+                0x02 | 0x04 | 0x10 => Some((
+                    ids::CONFIG_WRITE,
+                    format!("CIP set attribute on {name}").into(),
+                )),
+                _ => None,
+            }
+        }
+        Message::S7comm(m) => match m.pdu.body {
+            s7comm::wire::Body::Userdata(u)
+                if u.is_request() && u.group == 4 && u.subfunction == 1 =>
+            {
+                Some((ids::CONFIG_READ, "S7 read SZL".into()))
+            }
+            _ => None,
+        },
+        Message::Fins(m) => {
+            let fr = m.frame?;
+            if fr.header.is_response() {
+                return None;
+            }
+            match fr.command() {
+                0x0501 | 0x0502 => Some((ids::CONFIG_READ, "FINS controller data read".into())),
+                0x0201 | 0x0202 => Some((ids::CONFIG_WRITE, "FINS parameter area write".into())),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The (type, src, dst, other key value) of a detection, as the alert
+/// manager's `ScenarioKey` would hold it.
+pub fn report_key(d: &Detection) -> ReportKey {
+    let ip = |e: &Endpoint| e.ip.map(|i| i.to_string()).unwrap_or_default();
+    let other = d.key.values().next().cloned().unwrap_or_default();
+    (d.type_id, ip(&d.src), ip(&d.dst), other)
+}
+
+#[cfg(test)]
+mod tests;
