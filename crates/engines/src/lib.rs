@@ -16,6 +16,7 @@
 
 pub mod anomaly;
 pub mod custom;
+pub mod health;
 pub mod operational;
 pub mod protocol_violation;
 pub mod timeline;
@@ -51,6 +52,7 @@ pub fn builtin(catalog: &otwatch_alerts::Catalog) -> Vec<Box<dyn Engine>> {
     }
     if catalog.engine_enabled(Kind::Operational) {
         all.push(Box::new(operational::Operational::new(catalog)));
+        all.push(Box::new(health::Health::new(catalog)));
     }
     if catalog.engine_enabled(Kind::Anomaly) {
         all.push(Box::new(anomaly::Anomaly::new(catalog)));
