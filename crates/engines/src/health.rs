@@ -186,7 +186,11 @@ impl<K: Hash + Eq + Copy, V> Table<K, V> {
 struct TypeCfg {
     on: bool,
     count: usize,
+    /// Failures that are answers to lookups (browsing) need this many.
+    lookup_count: usize,
     window: i64,
+    /// DHCP: DISCOVERs without an offer.
+    discovers: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -204,7 +208,9 @@ impl Config {
         let mut types = [TypeCfg {
             on: false,
             count: 1,
+            lookup_count: 1,
             window: 600 * NS,
+            discovers: 4,
         }; ids::ALL.len()];
         for (i, id) in ids::ALL.iter().enumerate() {
             let t = cat.get(id);
@@ -212,7 +218,9 @@ impl Config {
             types[i] = TypeCfg {
                 on: t.is_some() && cat.is_enabled(id),
                 count: (th("count", 1).max(1) as usize).min(RING),
+                lookup_count: (th("lookup_count", 1).max(1) as usize).min(RING),
                 window: th("window", 600).max(1) as i64 * NS,
+                discovers: (th("discovers", 4).max(2) as usize).min(RING),
             };
         }
         let grace = cat
@@ -345,6 +353,15 @@ fn text(b: &[u8]) -> String {
         .to_string()
 }
 
+/// The IP address of a side, or its MAC address for link-layer traffic.
+fn who(s: &FlowSide) -> String {
+    if s.ip.is_unspecified() {
+        s.mac.to_string()
+    } else {
+        s.ip.to_string()
+    }
+}
+
 /// FNV-1a: a stable, allocation-free hash of a short byte string.
 fn fnv(b: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -407,10 +424,12 @@ impl Health {
         src: &FlowSide,
         dst: &FlowSide,
         code: u64,
+        lookup: bool,
         out: &mut Vec<Detection>,
         report: impl FnOnce() -> Report,
     ) {
         let c = self.cfg.get(ty);
+        let need = if lookup { c.lookup_count } else { c.count };
         if !c.on {
             return;
         }
@@ -439,12 +458,12 @@ impl Health {
             }
             Some(_) => {}
             None => {
-                if f.ring.count_since(t - c.window) < c.count {
+                if f.ring.count_since(t - c.window) < need {
                     return;
                 }
             }
         }
-        let (n, total) = (f.pending, f.total);
+        let (n, total, first) = (f.pending, f.total, f.last_report.is_none());
         f.pending = 0;
         f.last_report = Some(t);
         let r = report();
@@ -461,10 +480,10 @@ impl Health {
         for (k, v) in r.info {
             d = d.info(k, v);
         }
-        let msg = if n > 1 {
-            format!("{} ({n} times since the last report)", r.message)
-        } else {
-            r.message
+        let msg = match (n, first) {
+            (1, _) => r.message,
+            (_, true) => format!("{} ({n} times within {} s)", r.message, c.window / NS),
+            (_, false) => format!("{} ({n} times since the last report)", r.message),
         };
         out.push(d.message(msg));
     }
@@ -515,6 +534,7 @@ impl Health {
                         src,
                         dst,
                         s as u64,
+                        false,
                         out,
                         || Report {
                             message: format!(
@@ -545,6 +565,7 @@ impl Health {
                         src,
                         dst,
                         ((unit as u64) << 8) | f as u64,
+                        false,
                         out,
                         || Report {
                             message: format!(
@@ -597,6 +618,19 @@ impl Health {
         } else {
             (None, h.reason.map(u32::from))
         };
+        // A read of an object or property the device does not have is an
+        // answer, not a failure: tools enumerating optional properties get
+        // many (object/unknown-object, property/unknown-property,
+        // property/invalid-array-index).
+        if h.pdu_type == pdu::ERROR
+            && matches!(svc, Some(12 | 14 | 26))
+            && matches!(
+                (class, code),
+                (Some(1), Some(31)) | (Some(2), Some(32 | 42))
+            )
+        {
+            return;
+        }
         let key = (h.pdu_type as u64) << 48
             | (svc.unwrap_or(0xff) as u64) << 40
             | (class.unwrap_or(0xffff) as u64 & 0xffff) << 16
@@ -610,6 +644,7 @@ impl Health {
             src,
             dst,
             key,
+            false,
             out,
             || {
                 let what = match h.pdu_type {
@@ -634,7 +669,8 @@ impl Health {
                 Report {
                     message: format!(
                         "BACnet device {} answered a {svc_text} of {} with {what}",
-                        src.ip, dst.ip
+                        who(src),
+                        who(dst)
                     ),
                     key: Some(format!(
                         "{}:{}:{}:{}",
@@ -697,6 +733,9 @@ impl Health {
                 let key = (svc.unwrap_or(0xff) as u64) << 40
                     | (class.unwrap_or(0xff) as u64) << 32
                     | (code.unwrap_or(-1) as u64 & 0xffff_ffff);
+                // definition/object-undefined, access/object-non-existent:
+                // the answer to a lookup of a name the server does not have.
+                let lookup = matches!((class, code), (Some(2), Some(1)) | (Some(7), Some(2)));
                 self.fail(
                     ids::MMS_FAILED,
                     a.ts,
@@ -705,6 +744,7 @@ impl Health {
                     src,
                     dst,
                     key,
+                    lookup,
                     out,
                     || {
                         let service = match svc {
@@ -750,6 +790,7 @@ impl Health {
                 src,
                 dst,
                 (cmd as u64) << 32 | st as u64,
+                false,
                 out,
                 || Report {
                     message: format!(
@@ -788,6 +829,9 @@ impl Health {
             src,
             dst,
             (svc as u64) << 40 | (class.unwrap_or(0xffff) as u64 & 0xffff) << 8 | st as u64,
+            // Path destination unknown, service / attribute not supported,
+            // object does not exist: what browsing a device gets back.
+            matches!(st, 0x05 | 0x08 | 0x14 | 0x16),
             out,
             || {
                 let cls = match class {
@@ -831,6 +875,7 @@ impl Health {
             src,
             dst,
             (svc.unwrap_or(0xff) as u64) << 16 | (major as u64) << 8 | minor as u64,
+            false,
             out,
             || Report {
                 message: format!(
@@ -870,6 +915,7 @@ impl Health {
                         src,
                         dst,
                         subscription_id as u64,
+                        false,
                         out,
                         || Report {
                             message: format!(
@@ -908,6 +954,7 @@ impl Health {
             src,
             dst,
             (resp_id as u64) << 32 | status as u64,
+            false,
             out,
             || {
                 let service = match (resp_id, req) {
@@ -951,6 +998,7 @@ impl Health {
                 src,
                 dst,
                 (sa as u64) << 16 | da as u64,
+                false,
                 out,
                 || Report {
                     message: format!(
@@ -1002,6 +1050,15 @@ impl Health {
         let (o, created) = self.outstations.entry(key, ts, Outstation::default);
         let prev = if created { 0 } else { o.iin };
         o.iin = iin;
+        // A restart is a transition otwatch sees: an outstation whose
+        // restart bit is already set in the first response seen restarted
+        // before monitoring began (the other bits are conditions, reported
+        // when first seen).
+        let prev = if created {
+            prev | (iin & RESTART)
+        } else {
+            prev
+        };
         let rising = iin & WATCHED & !prev;
         if rising == 0 {
             return;
@@ -1228,6 +1285,7 @@ impl Health {
                 src,
                 dst,
                 sub as u64,
+                false,
                 out,
                 || Report {
                     message: format!(
@@ -1270,6 +1328,7 @@ impl Health {
             src,
             dst,
             (sid as u64) << 24 | (opt as u64) << 16 | (sub as u64) << 8 | code as u64,
+            false,
             out,
             || {
                 let what = if code == 0xff {
@@ -1315,7 +1374,7 @@ impl Health {
             // DISCOVER
             1 => {
                 let c = self.cfg.get(ids::DHCP_FAILURE);
-                let need = c.count.max(2);
+                let need = c.discovers;
                 let (st, _) = self.dhcp.entry(mac, ts, DhcpClient::default);
                 st.discovers.push(ts);
                 st.xid = d.xid;
@@ -1338,6 +1397,7 @@ impl Health {
                     &client,
                     &server,
                     1,
+                    false,
                     out,
                     || Report {
                         message: format!(
@@ -1366,6 +1426,7 @@ impl Health {
                     &client,
                     &server,
                     6,
+                    false,
                     out,
                     || Report {
                         message: format!(
@@ -1382,8 +1443,13 @@ impl Health {
 
     /// A flow's addresses: sources that cannot send, addresses that cannot
     /// appear on the wire.
-    fn flow_start(&mut self, f: &FlowInfo, out: &mut Vec<Detection>) {
+    fn flow_end(&mut self, f: &FlowInfo, out: &mut Vec<Detection>) {
         if !self.cfg.on(ids::ILLEGAL_IP) {
+            return;
+        }
+        // Frames without Ethernet addresses were captured on a host's own
+        // loopback interface, where 127.0.0.1 is legitimate.
+        if f.client.mac == f.server.mac && f.client.mac.0 == [0; 6] {
             return;
         }
         for dir in [Direction::ToServer, Direction::ToClient] {
@@ -1395,15 +1461,28 @@ impl Health {
                 continue;
             };
             let (src, dst) = (*e.src, *e.dst);
+            // Forged sources (random multicast / reserved addresses) are
+            // aggregated per sending MAC, not per address.
+            let by_mac = why.contains("used as source");
+            let key_src = if by_mac {
+                FlowSide {
+                    ip: IpAddr::from([0, 0, 0, 0]),
+                    mac: src.mac,
+                    port: 0,
+                }
+            } else {
+                src
+            };
             let first = f.first_seen;
             self.fail(
                 ids::ILLEGAL_IP,
                 first,
                 flow_proto(f),
                 Some(f.id),
-                &src,
+                &key_src,
                 &dst,
-                0,
+                fnv(why.as_bytes()),
+                false,
                 out,
                 || Report {
                     message: format!(
@@ -1696,7 +1775,7 @@ impl Engine for Health {
                 }
                 self.app(a, out)
             }
-            Event::FlowStart(f) => self.flow_start(f, out),
+            Event::FlowEnd(f) => self.flow_end(f, out),
             _ => {}
         }
     }
