@@ -1043,10 +1043,6 @@ impl Health {
         const CORRUPT: u16 = 0x0020;
         const WATCHED: u16 = RESTART | TROUBLE | OVERFLOW | CORRUPT;
         let key = (src.ip, m.src_addr);
-        // Fast path: nothing of interest set, and no state to update.
-        if iin & WATCHED == 0 && !self.outstations.map.contains_key(&key) {
-            return;
-        }
         let (o, created) = self.outstations.entry(key, ts, Outstation::default);
         let prev = if created { 0 } else { o.iin };
         o.iin = iin;
@@ -1493,6 +1489,8 @@ impl Health {
                     info: vec![("ip_proto", f.ip_proto.to_string())],
                 },
             );
+            // One report per flow.
+            break;
         }
     }
 
