@@ -1006,3 +1006,50 @@ devices = [{ address = "10.0.0.20", direction = "source" }]
     m.set_exclusions(rules).unwrap();
     assert_eq!(m.ingest(d[0].clone()), Outcome::Excluded("lab plc".into()));
 }
+
+// ---------------------------------------------------------------- corpus
+
+/// With `OTWATCH_CORPUS`: every benign capture of the index through the
+/// pipeline with every type on; prints what fires and checks that no type
+/// floods a capture (detections are already aggregated per key).
+#[test]
+fn benign_corpus_is_not_flooded() {
+    use otwatch_capture::{FileSource, PacketSource};
+    use otwatch_engines::Engines;
+    use otwatch_pipeline::{Config, Pipeline};
+    let Ok(dir) = std::env::var("OTWATCH_CORPUS") else {
+        return;
+    };
+    let dir = std::path::Path::new(&dir);
+    let Ok(idx) = std::fs::read_to_string(dir.join("captures_index.json")) else {
+        return;
+    };
+    let idx: serde_json::Value = serde_json::from_str(&idx).unwrap();
+    let cat = all_on();
+    let mut total: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for c in idx.as_array().unwrap() {
+        if c["attack_or_anomaly"].as_bool() != Some(false) {
+            continue;
+        }
+        let p = dir.join(c["dest"].as_str().unwrap());
+        let Ok(mut src) = FileSource::open(&p, 0) else {
+            continue;
+        };
+        let mut e = Engines::new();
+        e.push(Box::new(Health::new(&cat)));
+        let mut pl = Pipeline::new(Config::default(), e);
+        while let Ok(Some(pkt)) = src.next_packet() {
+            pl.process(&pkt);
+        }
+        pl.finish();
+        let mut e = pl.into_sink();
+        e.finish();
+        let d: Vec<_> = e.drain().collect();
+        for (t, n) in types(&d) {
+            eprintln!("{t:40} {n:4} {}", p.display());
+            *total.entry(t).or_default() += n;
+            assert!(n <= 60, "{t} floods {}: {n}", p.display());
+        }
+    }
+    eprintln!("{total:?}");
+}
