@@ -552,31 +552,29 @@ impl Health {
                     );
                 }
             }
-            Message::Modbus(m) => {
-                if m.exception_code() == Some(4) {
-                    let (src, dst) = ends(a);
-                    let f = m.function_code() & 0x7f;
-                    let unit = m.unit_id();
-                    self.fail(
-                        ids::MODBUS_FAILURE,
-                        a.ts,
-                        Proto::Modbus.name(),
-                        Some(a.flow.id),
-                        src,
-                        dst,
-                        ((unit as u64) << 8) | f as u64,
-                        false,
-                        out,
-                        || Report {
-                            message: format!(
-                                "Modbus server {} (unit {unit}) answered function {f} from {} with exception 4 (server device failure)",
-                                src.ip, dst.ip
-                            ),
-                            key: None,
-                            info: vec![("function_code", f.to_string())],
-                        },
-                    );
-                }
+            Message::Modbus(m) if m.exception_code() == Some(4) => {
+                let (src, dst) = ends(a);
+                let f = m.function_code() & 0x7f;
+                let unit = m.unit_id();
+                self.fail(
+                    ids::MODBUS_FAILURE,
+                    a.ts,
+                    Proto::Modbus.name(),
+                    Some(a.flow.id),
+                    src,
+                    dst,
+                    ((unit as u64) << 8) | f as u64,
+                    false,
+                    out,
+                    || Report {
+                        message: format!(
+                            "Modbus server {} (unit {unit}) answered function {f} from {} with exception 4 (server device failure)",
+                            src.ip, dst.ip
+                        ),
+                        key: None,
+                        info: vec![("function_code", f.to_string())],
+                    },
+                );
             }
             Message::Ftp(otwatch_proto::ftp::Message::Command { verb, .. })
                 if self.cfg.on(ids::BACKUP_MISSED)
