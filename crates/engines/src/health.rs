@@ -372,6 +372,11 @@ fn fnv(b: &[u8]) -> u64 {
     h
 }
 
+/// The flow of a detection; link-layer frames have no flow of their own.
+fn flow_id(f: &FlowInfo) -> Option<FlowId> {
+    (f.transport != otwatch_core::Transport::L2).then_some(f.id)
+}
+
 /// The sender and receiver of a message.
 fn ends<'a>(a: &'a AppEvent<'_>) -> (&'a FlowSide, &'a FlowSide) {
     let e = a.flow.endpoints(a.dir);
@@ -500,12 +505,11 @@ impl Health {
         if !self.cfg.on(ty) {
             return None;
         }
-        Some(
-            Detection::new(ty, a.ts, endpoint(src), endpoint(dst))
-                .protocol(a.msg.proto().name())
-                .flow(a.flow.id)
-                .message(message),
-        )
+        let mut d = Detection::new(ty, a.ts, endpoint(src), endpoint(dst))
+            .protocol(a.msg.proto().name())
+            .message(message);
+        d.flow = flow_id(a.flow);
+        Some(d)
     }
 
     fn app(&mut self, a: &AppEvent<'_>, out: &mut Vec<Detection>) {
@@ -530,7 +534,7 @@ impl Health {
                         ids::HTTP_CLIENT_ERROR,
                         a.ts,
                         Proto::Http.name(),
-                        Some(a.flow.id),
+                        flow_id(a.flow),
                         src,
                         dst,
                         s as u64,
@@ -560,7 +564,7 @@ impl Health {
                     ids::MODBUS_FAILURE,
                     a.ts,
                     Proto::Modbus.name(),
-                    Some(a.flow.id),
+                    flow_id(a.flow),
                     src,
                     dst,
                     ((unit as u64) << 8) | f as u64,
@@ -638,7 +642,7 @@ impl Health {
             ids::BACNET_FAILED,
             a.ts,
             Proto::Bacnet.name(),
-            Some(a.flow.id),
+            flow_id(a.flow),
             src,
             dst,
             key,
@@ -738,7 +742,7 @@ impl Health {
                     ids::MMS_FAILED,
                     a.ts,
                     Proto::Mms.name(),
-                    Some(a.flow.id),
+                    flow_id(a.flow),
                     src,
                     dst,
                     key,
@@ -784,7 +788,7 @@ impl Health {
                 ids::ENIP_FAILED,
                 a.ts,
                 Proto::Enip.name(),
-                Some(a.flow.id),
+                flow_id(a.flow),
                 src,
                 dst,
                 (cmd as u64) << 32 | st as u64,
@@ -823,7 +827,7 @@ impl Health {
             ids::CIP_FAILED,
             a.ts,
             Proto::Enip.name(),
-            Some(a.flow.id),
+            flow_id(a.flow),
             src,
             dst,
             (svc as u64) << 40 | (class.unwrap_or(0xffff) as u64 & 0xffff) << 8 | st as u64,
@@ -869,7 +873,7 @@ impl Health {
             ids::SRTP_FAILED,
             a.ts,
             Proto::Srtp.name(),
-            Some(a.flow.id),
+            flow_id(a.flow),
             src,
             dst,
             (svc.unwrap_or(0xff) as u64) << 16 | (major as u64) << 8 | minor as u64,
@@ -909,7 +913,7 @@ impl Health {
                         ids::OPCUA_EVENT,
                         a.ts,
                         Proto::Opcua.name(),
-                        Some(a.flow.id),
+                        flow_id(a.flow),
                         src,
                         dst,
                         subscription_id as u64,
@@ -948,7 +952,7 @@ impl Health {
             ids::OPCUA_FAILED,
             a.ts,
             Proto::Opcua.name(),
-            Some(a.flow.id),
+            flow_id(a.flow),
             src,
             dst,
             (resp_id as u64) << 32 | status as u64,
@@ -992,7 +996,7 @@ impl Health {
                 ids::DNP3_AUTH_ERROR,
                 a.ts,
                 Proto::Dnp3.name(),
-                Some(a.flow.id),
+                flow_id(a.flow),
                 src,
                 dst,
                 (sa as u64) << 16 | da as u64,
@@ -1275,7 +1279,7 @@ impl Health {
                 ids::DCP_FACTORY_RESET,
                 a.ts,
                 Proto::ProfinetDcp.name(),
-                Some(a.flow.id),
+                flow_id(a.flow),
                 src,
                 dst,
                 sub as u64,
@@ -1318,7 +1322,7 @@ impl Health {
             ids::DCP_FAILED,
             a.ts,
             Proto::ProfinetDcp.name(),
-            Some(a.flow.id),
+            flow_id(a.flow),
             src,
             dst,
             (sid as u64) << 24 | (opt as u64) << 16 | (sub as u64) << 8 | code as u64,
@@ -1387,7 +1391,7 @@ impl Health {
                     ids::DHCP_FAILURE,
                     a.ts,
                     Proto::Dhcp.name(),
-                    Some(a.flow.id),
+                    flow_id(a.flow),
                     &client,
                     &server,
                     1,
@@ -1416,7 +1420,7 @@ impl Health {
                     ids::DHCP_FAILURE,
                     a.ts,
                     Proto::Dhcp.name(),
-                    Some(a.flow.id),
+                    flow_id(a.flow),
                     &client,
                     &server,
                     6,

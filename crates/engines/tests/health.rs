@@ -644,7 +644,7 @@ fn goose_msg(nds: bool, dataset: &'static [u8], conf_rev: u32) -> Message<'stati
 
 fn l2_flow() -> FlowInfo {
     let mut f = flow_of(side([0; 4], 1, 0), side([0; 4], 0xff, 0), 0);
-    f.transport = Transport::OtherIp;
+    f.transport = Transport::L2;
     f
 }
 
@@ -658,6 +658,7 @@ fn goose_commissioning_dataset_and_revision() {
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].key["object"], "IED1LD0/LLN0$GO$gcb01");
     assert_eq!(c[0].src.ip, None);
+    assert_eq!(c[0].flow, None, "link-layer frames have no flow");
     let d = run(&f, &[g(1, false, b"DS1", 1), g(2, false, b"DS2", 2)]);
     assert_eq!(
         types(&d),
