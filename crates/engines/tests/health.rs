@@ -1054,3 +1054,71 @@ fn benign_corpus_is_not_flooded() {
     }
     eprintln!("{total:?}");
 }
+
+// ---------------------------------------------------------------- generated
+
+fn run_scenario(name: &str) -> Vec<Detection> {
+    use otwatch_capture::{LinkType, Packet};
+    use otwatch_engines::Engines;
+    use otwatch_pipeline::{Config, Pipeline};
+    let cap = otwatch_sim::generate(name, 7).expect("scenario");
+    let mut e = Engines::new();
+    e.push(Box::new(Health::new(&all_on())));
+    let mut p = Pipeline::new(Config::default(), e);
+    for (i, (ts, data)) in cap.packets.iter().enumerate() {
+        p.process(&Packet {
+            ts: *ts,
+            link: LinkType::from_linktype(cap.linktype as i32).unwrap(),
+            data,
+            orig_len: data.len() as u32,
+            input: 0,
+            record: i as u64 + 1,
+        });
+    }
+    p.finish();
+    let mut e = p.into_sink();
+    e.finish();
+    e.drain().collect()
+}
+
+/// Every generated scenario through the whole pipeline: the abnormal ones
+/// raise exactly these types, the normal ones nothing.
+#[test]
+fn generated_scenarios() {
+    let want: BTreeMap<&str, &[(&str, usize)]> = BTreeMap::from([
+        ("modbus_exceptions", &[(ids::MODBUS_FAILURE, 1)][..]),
+        (
+            "dnp3_control",
+            &[(ids::DNP3_RESTARTED, 2), (ids::DNP3_RESTARTS, 1)][..],
+        ),
+        ("mms_abnormal", &[(ids::MMS_FAILED, 1)][..]),
+        ("goose_abnormal", &[(ids::CONFIG_CHANGE, 1)][..]),
+        ("sv_abnormal", &[(ids::CONFIG_CHANGE, 1)][..]),
+        (
+            "enip_malformed",
+            &[(ids::CIP_FAILED, 1), (ids::ENIP_FAILED, 1)][..],
+        ),
+        ("bacnet_abnormal", &[(ids::BACNET_FAILED, 1)][..]),
+        ("opcua_abnormal", &[(ids::OPCUA_FAILED, 1)][..]),
+        ("profinet_abnormal", &[(ids::DCP_FACTORY_RESET, 1)][..]),
+        ("it_http", &[(ids::HTTP_CLIENT_ERROR, 1)][..]),
+        ("it_app_malformed", &[(ids::HTTP_CLIENT_ERROR, 1)][..]),
+    ]);
+    for s in otwatch_sim::scenarios() {
+        let d = run_scenario(s.name);
+        let got = types(&d);
+        let w: BTreeMap<&str, usize> = want
+            .get(s.name)
+            .map(|w| w.iter().copied().collect())
+            .unwrap_or_default();
+        assert_eq!(got, w, "{}: {d:#?}", s.name);
+    }
+    let d = run_scenario("bacnet_abnormal");
+    assert!(
+        d[0].message.contains("password-failure"),
+        "{}",
+        d[0].message
+    );
+    let d = run_scenario("profinet_abnormal");
+    assert!(d[0].src.ip.is_none() && d[0].src.mac.is_some());
+}
