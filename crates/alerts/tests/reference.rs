@@ -136,6 +136,8 @@ fn facts_equal_the_reference_rows() {
             );
         }
         if wanted.is_empty() {
+            // Thresholds the reference does not give must say they are
+            // otwatch's own choice.
             assert!(
                 t.thresholds.values().all(|th| th.own),
                 "{}: thresholds without a reference value must be marked `own = true`",

@@ -17,6 +17,7 @@
 pub mod anomaly;
 pub mod baseline;
 pub mod custom;
+pub mod health;
 pub mod operational;
 pub mod policy;
 pub mod protocol_violation;
@@ -60,6 +61,7 @@ pub fn builtin(catalog: &otwatch_alerts::Catalog, baseline: Baseline) -> Engines
     }
     if catalog.engine_enabled(Kind::Operational) {
         e.push(Box::new(operational::Operational::new(catalog)));
+        e.push(Box::new(health::Health::new(catalog)));
     }
     if catalog.engine_enabled(Kind::Anomaly) {
         e.push(Box::new(anomaly::Anomaly::new(catalog)));

@@ -618,6 +618,18 @@ fn information_report_is_other() {
 }
 
 #[test]
+fn unsolicited_status_carries_the_vmd_state() {
+    let mut h = H::new();
+    // unconfirmed-PDU [3] { unsolicitedStatus [1] { logical [0] 0, physical [1] 2 } }
+    h.resp(&dt(&cc(3, &cc(1, &cat(&[&cp(0, &[0]), &cp(1, &[2])])))));
+    let m = h.last();
+    assert_eq!(m["service_name"], "unsolicitedStatus");
+    assert_eq!(m["logical_status"], 0);
+    assert_eq!(m["physical_status"], 2);
+    assert!(h.bad().is_empty());
+}
+
+#[test]
 fn errors_reject_and_cancel() {
     let mut h = H::new();
     h.req(&dt(&conf_req(5, &cp(36, b"LD0"))));

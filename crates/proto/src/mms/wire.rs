@@ -567,7 +567,9 @@ pub fn parse_pdu_tlv<'a>(t: &Tlv<'a>) -> Result<Pdu<'a>, Error> {
                 });
             }
             out.service = Some(s.tag as u8);
-            if s.tag == svc::INFORMATION_REPORT as u32 {
+            if s.tag == UNSOLICITED_STATUS as u32 {
+                out.body = status_response(&s);
+            } else if s.tag == svc::INFORMATION_REPORT as u32 {
                 out.body = access_with_values(&s, 0).map_err(|what| Error::BadService {
                     pdu: p,
                     service: 0,
@@ -1004,18 +1006,25 @@ fn confirmed_request<'a>(s: &Tlv<'a>) -> R<Body<'a>> {
     })
 }
 
+/// The unconfirmed service choice of `unsolicitedStatus`.
+pub const UNSOLICITED_STATUS: u8 = 1;
+
+/// `StatusResponse ::= SEQUENCE { vmdLogicalStatus [0], vmdPhysicalStatus [1], ... }`
+/// (a status response, or the body of an unsolicited status).
+fn status_response<'a>(s: &Tlv<'a>) -> Body<'a> {
+    let mut it = s.children();
+    let l = it.next().and_then(|x| x.ok());
+    let p = it.next().and_then(|x| x.ok());
+    Body::StatusResponse {
+        logical: l.and_then(|x| x.int()),
+        physical: p.and_then(|x| x.int()),
+    }
+}
+
 fn confirmed_response<'a>(s: &Tlv<'a>) -> R<Body<'a>> {
     let tag = s.tag as u8;
     Ok(match tag {
-        svc::STATUS => {
-            let mut it = s.children();
-            let l = it.next().and_then(|x| x.ok());
-            let p = it.next().and_then(|x| x.ok());
-            Body::StatusResponse {
-                logical: l.and_then(|x| x.int()),
-                physical: p.and_then(|x| x.int()),
-            }
-        }
+        svc::STATUS => status_response(s),
         svc::GET_NAME_LIST => {
             let mut list = None;
             let mut more = true;

@@ -206,8 +206,14 @@ fn detail<M: SerializeMap>(m: &mut M, id: u32, d: Detail<'_>) -> Result<(), M::E
             m.serialize_entry("publishing_interval", &interval)?;
         }
         Detail::Publish { acks } => m.serialize_entry("acknowledgements", &acks)?,
-        Detail::PublishResponse { subscription_id } => {
+        Detail::PublishResponse {
+            subscription_id,
+            events,
+        } => {
             m.serialize_entry("subscription_id", &subscription_id)?;
+            if events > 0 {
+                m.serialize_entry("events", &events)?;
+            }
         }
         Detail::OpenSecureChannel {
             request_type,

@@ -562,3 +562,55 @@ proptest::proptest! {
         }
     }
 }
+
+/// A PublishResponse whose NotificationMessage carries a DataChangeNotification
+/// and an EventNotificationList with `events` event field lists.
+fn publish_resp(handle: u32, events: u32) -> Vec<u8> {
+    let mut b = Vec::new();
+    node4(&mut b, 829);
+    resp_header(&mut b, handle, 0);
+    u32le(&mut b, 5); // subscription id
+    u32le(&mut b, 1); // available sequence numbers
+    u32le(&mut b, 3);
+    b.push(0); // more notifications
+    u32le(&mut b, 3); // sequence number
+    b.extend([0u8; 8]); // publish time
+    u32le(&mut b, 2); // notification data
+    // DataChangeNotification (811) with no items.
+    let mut dc = Vec::new();
+    u32le(&mut dc, 0);
+    u32le(&mut dc, 0);
+    node4(&mut b, 811);
+    b.push(1);
+    u32le(&mut b, dc.len() as u32);
+    b.extend(&dc);
+    // EventNotificationList (916): events, each a client handle and one field.
+    let mut ev = Vec::new();
+    u32le(&mut ev, events);
+    for i in 0..events {
+        u32le(&mut ev, i);
+        u32le(&mut ev, 1);
+        ev.extend([1, 1]); // variant boolean true
+    }
+    node4(&mut b, 916);
+    b.push(1);
+    u32le(&mut b, ev.len() as u32);
+    b.extend(&ev);
+    u32le(&mut b, 0); // results
+    u32le(&mut b, 0); // diagnostic infos
+    b
+}
+
+#[test]
+fn publish_response_counts_event_notifications() {
+    let rec = run(&[
+        (&opn("None", true), C),
+        (&msg(b'F', 20, &publish_resp(1, 2)), S),
+        (&msg(b'F', 21, &publish_resp(2, 0)), S),
+    ]);
+    assert!(rec.of("malformed").is_empty(), "{:?}", rec.of("malformed"));
+    let m = rec.of("message");
+    assert_eq!(m[1]["opcua"]["subscription_id"], 5);
+    assert_eq!(m[1]["opcua"]["events"], 2);
+    assert!(m[2]["opcua"].get("events").is_none());
+}

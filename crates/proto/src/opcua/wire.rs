@@ -773,6 +773,10 @@ pub enum Detail<'a> {
     },
     PublishResponse {
         subscription_id: u32,
+        /// Event notifications (EventFieldLists of EventNotificationList
+        /// data) in the NotificationMessage; 0 when there are none or the
+        /// message could not be read that far.
+        events: u32,
     },
     OpenSecureChannel {
         request_type: u32,
@@ -972,6 +976,29 @@ pub fn service_id(body: &[u8]) -> Result<u32, Error> {
 
 /// Parses a plain (unencrypted) service body: encoding id, header and the
 /// service fields otwatch decodes. Unknown services keep only the header.
+/// Binary encoding id of `EventNotificationList`.
+pub const EVENT_NOTIFICATION_LIST: u32 = 916;
+
+/// The rest of a PublishResponse after the subscription id: counts the
+/// event field lists of its `EventNotificationList` notification data.
+fn publish_events(r: &mut Rd<'_>) -> R<u32> {
+    let n = r.count("available sequence numbers", 4)?;
+    r.skip(4 * n as usize, "available sequence numbers")?;
+    r.skip(1, "more notifications")?;
+    // NotificationMessage: sequence number, publish time.
+    r.skip(12, "notification message")?;
+    let k = r.count("notification data", 3)?;
+    let mut events = 0u32;
+    for _ in 0..k.min(64) {
+        let (id, body) = r.extension_object("notification data")?;
+        if let (Some(EVENT_NOTIFICATION_LIST), Some(b)) = (id.ns0(), body) {
+            let mut t = Rd::new(b, "MSG");
+            events = events.saturating_add(t.count("events", 8)?);
+        }
+    }
+    Ok(events)
+}
+
 pub fn parse_service(body: &[u8]) -> Result<Service<'_>, Error> {
     let mut r = Rd::new(body, "MSG");
     let nid = r.node_id("service node id")?;
@@ -1116,6 +1143,7 @@ fn body_detail<'a>(id: u32, r: &mut Rd<'a>) -> R<Detail<'a>> {
         },
         829 => Detail::PublishResponse {
             subscription_id: r.u32("subscription id")?,
+            events: publish_events(r).unwrap_or(0),
         },
         446 => {
             r.u32("client protocol version")?;
