@@ -702,7 +702,9 @@ impl Policy {
         }
         // Only devices that were in the baseline before (known servers).
         let known_server = b.device(s).is_some_and(|d| d.authorized);
-        if b.learning() {
+        // A connection open while learning was on is part of the baseline
+        // even when it ends after learning (long-lived polling sessions).
+        if b.learning() || (b.learning.ended != 0 && f.first_seen.0 <= b.learning.ended) {
             b.learn_conn(c, s, port, f.last_seen.0);
             return;
         }
