@@ -65,6 +65,8 @@ pub fn event_ts(ev: &Event<'_>) -> Timestamp {
         Event::Malformed(m) => m.ts,
         Event::Gap(g) => g.ts,
         Event::Arp(a) => a.ts,
+        Event::Payload(p) => p.ts,
+        Event::File(f) => f.ts,
     }
 }
 

@@ -17,7 +17,7 @@ use otwatch_capture::Packet;
 use otwatch_core::{Direction, FlowInfo, Proto, Timestamp, Transport};
 use otwatch_decode::{DecodeStats, Decoder, DefragConfig, Net};
 use otwatch_flow::{FlowConfig, FlowHandler, FlowStats, FlowTable};
-use otwatch_proto::event::{ArpEvent, Event, EventSink};
+use otwatch_proto::event::{ArpEvent, Event, EventSink, PayloadEvent};
 use otwatch_proto::{Ctx, Dissector, Registry, Session, l2, protocols};
 
 pub use stats::{ProtoCounts, Summary};
@@ -40,7 +40,10 @@ const PROBE_PACKETS: u8 = 4;
 pub enum AppState {
     /// No port matched: the first payloads are probed for a known protocol.
     Probing(u8),
-    Session(Session),
+    /// The session, and per direction the length of the stream tail it left
+    /// unconsumed (presented again with the next bytes; not reported again
+    /// as payload).
+    Session(Session, [u32; 2]),
     /// Nothing to dissect (unknown protocol, or probing gave up).
     None,
 }
@@ -66,7 +69,7 @@ impl<S: EventSink> Handler<S> {
             match protocols::probe(info.transport, data).and_then(Session::new) {
                 Some(s) => {
                     info.proto = Some(s.proto());
-                    *app = AppState::Session(s);
+                    *app = AppState::Session(s, [0; 2]);
                 }
                 None => {
                     *left -= 1;
@@ -78,9 +81,29 @@ impl<S: EventSink> Handler<S> {
             }
         }
         match app {
-            AppState::Session(s) => {
+            AppState::Session(s, tail) => {
+                // Only the bytes not presented before: a stream's unconsumed
+                // tail comes back with the new bytes appended.
+                let d = dir.idx();
+                let seen = if datagram {
+                    0
+                } else {
+                    (tail[d] as usize).min(data.len())
+                };
+                if seen < data.len() {
+                    let ev = PayloadEvent {
+                        ts,
+                        flow: info,
+                        dir,
+                        data: &data[seen..],
+                    };
+                    self.sink.on_event(&Event::Payload(&ev));
+                }
                 let mut cx = Ctx::new(ts, info, dir, &mut self.sink);
                 let n = s.on_data(data, datagram, &mut cx);
+                if !datagram {
+                    tail[d] = data.len().saturating_sub(n).min(u32::MAX as usize) as u32;
+                }
                 // A session may find a more specific protocol inside (TPKT on 102).
                 let p = s.proto();
                 if info.proto != Some(p) {
@@ -106,7 +129,7 @@ impl<S: EventSink> FlowHandler<AppState> for Handler<S> {
         let app = match by_port.and_then(Session::new) {
             Some(s) => {
                 info.proto = by_port;
-                AppState::Session(s)
+                AppState::Session(s, [0; 2])
             }
             None if matches!(info.transport, Transport::Tcp | Transport::Udp) => {
                 AppState::Probing(PROBE_PACKETS)
@@ -144,7 +167,9 @@ impl<S: EventSink> FlowHandler<AppState> for Handler<S> {
     ) {
         let mut cx = Ctx::new(ts, info, dir, &mut self.sink);
         cx.gap(len);
-        if let AppState::Session(s) = app {
+        if let AppState::Session(s, tail) = app {
+            // The flow layer drops its buffered tail on a gap.
+            tail[dir.idx()] = 0;
             s.on_gap(len, &mut cx);
         }
     }
@@ -164,7 +189,7 @@ impl<S: EventSink> FlowHandler<AppState> for Handler<S> {
     }
 
     fn flow_end(&mut self, ts: Timestamp, info: &FlowInfo, app: &mut AppState) {
-        if let AppState::Session(s) = app {
+        if let AppState::Session(s, _) = app {
             let mut cx = Ctx::new(ts, info, Direction::ToServer, &mut self.sink);
             s.on_end(&mut cx);
         }
