@@ -15,8 +15,10 @@
 //! (unresponsive devices, inactive channels, traffic stopped).
 
 pub mod anomaly;
+pub mod malware;
 pub mod operational;
 pub mod protocol_violation;
+pub mod ti;
 
 use otwatch_alerts::Detection;
 use otwatch_core::Timestamp;
@@ -52,6 +54,9 @@ pub fn builtin(catalog: &otwatch_alerts::Catalog) -> Vec<Box<dyn Engine>> {
     }
     if catalog.engine_enabled(Kind::Anomaly) {
         all.push(Box::new(anomaly::Anomaly::new(catalog)));
+    }
+    if catalog.engine_enabled(Kind::Malware) {
+        all.push(Box::new(malware::Malware::new(catalog, ti::global().clone())));
     }
     all
 }
