@@ -42,6 +42,9 @@ pub struct AnalyzeArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Threat-intelligence package file or directory (docs/threat-intel.md); repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub ti: Vec<PathBuf>,
 }
 
 type Sinks = (Summary, (Inventory, (Option<NdjsonWriter>, Engines)));
@@ -74,6 +77,13 @@ pub fn run(a: &AnalyzeArgs) -> ExitCode {
         no_checksums: a.no_checksums,
         ..Default::default()
     };
+    match otwatch_engines::ti::ThreatIntel::load_paths(&a.ti) {
+        Ok(ti) => otwatch_engines::ti::global().replace(ti),
+        Err(e) => {
+            eprintln!("otwatch analyze: threat intelligence: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let mut manager = alerts::manager();
     let engines = alerts::engines(manager.catalog());
     let sinks: Sinks = (Summary::new(), (Inventory::new(), (events, engines)));

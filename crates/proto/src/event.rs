@@ -61,7 +61,9 @@ pub struct FileEvent<'a> {
     /// Offset of `data` in the file.
     pub offset: u64,
     pub data: &'a [u8],
-    /// The file is complete with this piece (may come with empty `data`).
+    /// The file is complete with this piece. An end marker may come with
+    /// empty `data` and, when the protocol does not know the size (SMB
+    /// close), offset 0.
     pub end: bool,
 }
 

@@ -7,6 +7,7 @@ mod enip;
 mod iso;
 mod it_app;
 mod it_net;
+mod malware;
 mod modbus;
 mod network;
 mod opcua_mqtt_profinet;
@@ -225,6 +226,7 @@ const GROUPS: &[Group] = &[
     it_net::SCENARIOS,
     it_app::SCENARIOS,
     other_ot::SCENARIOS,
+    malware::SCENARIOS,
 ];
 
 /// Every scenario, `demo` first.
