@@ -18,7 +18,7 @@ use otwatch_core::{Direction, FlowInfo, Proto, Timestamp, Transport};
 use otwatch_decode::{DecodeStats, Decoder, DefragConfig, Net};
 use otwatch_flow::{FlowConfig, FlowHandler, FlowStats, FlowTable};
 use otwatch_proto::event::{ArpEvent, Event, EventSink, PayloadEvent};
-use otwatch_proto::{Ctx, Dissector, Registry, Session, l2, protocols};
+use otwatch_proto::{Ctx, Dissector, Registry, Session, ftp, l2, protocols};
 
 pub use stats::{ProtoCounts, Summary};
 
@@ -48,10 +48,17 @@ pub enum AppState {
     None,
 }
 
+/// FTP data connections announced on control channels and not yet seen.
+const MAX_EXPECTED: usize = 64;
+/// An announced data connection is forgotten after this long.
+const EXPECT_NS: i64 = 120 * 1_000_000_000;
+
 /// The part of the pipeline the flow table calls back into.
 struct Handler<S> {
     registry: Registry,
     sink: S,
+    /// FTP data connections to expect (bounded, oldest dropped).
+    expected: Vec<ftp::Expect>,
 }
 
 impl<S: EventSink> Handler<S> {
@@ -101,6 +108,16 @@ impl<S: EventSink> Handler<S> {
                 }
                 let mut cx = Ctx::new(ts, info, dir, &mut self.sink);
                 let n = s.on_data(data, datagram, &mut cx);
+                if let Session::Ftp(f) = s
+                    && f.has_expects()
+                {
+                    for e in f.take_expects() {
+                        if self.expected.len() >= MAX_EXPECTED {
+                            self.expected.remove(0);
+                        }
+                        self.expected.push(e);
+                    }
+                }
                 if !datagram {
                     tail[d] = data.len().saturating_sub(n).min(u32::MAX as usize) as u32;
                 }
@@ -121,11 +138,26 @@ impl<S: EventSink> FlowHandler<AppState> for Handler<S> {
         self.registry.lookup(transport, port).is_some()
     }
 
-    fn flow_start(&mut self, _ts: Timestamp, info: &mut FlowInfo) -> AppState {
+    fn flow_start(&mut self, ts: Timestamp, info: &mut FlowInfo) -> AppState {
         let by_port = match info.transport {
             Transport::OtherIp if matches!(info.ip_proto, 1 | 58) => Some(Proto::Icmp),
             t => self.registry.lookup(t, info.server.port),
         };
+        if !self.expected.is_empty() {
+            self.expected.retain(|e| ts.0 - e.ts.0 <= EXPECT_NS);
+            let hit = self
+                .expected
+                .iter()
+                .position(|e| e.ip == info.server.ip && e.port == info.server.port);
+            if let Some(i) = hit
+                && info.transport == Transport::Tcp
+            {
+                let e = self.expected.swap_remove(i);
+                info.proto = Some(Proto::Ftp);
+                self.sink.on_event(&Event::FlowStart(info));
+                return AppState::Session(Session::Ftp(Box::new(ftp::Session::data(&e))), [0; 2]);
+            }
+        }
         let app = match by_port.and_then(Session::new) {
             Some(s) => {
                 info.proto = by_port;
@@ -215,6 +247,7 @@ impl<S: EventSink> Pipeline<S> {
             handler: Handler {
                 registry: cfg.registry,
                 sink,
+                expected: Vec::new(),
             },
             last_ts: Timestamp::ZERO,
         }
