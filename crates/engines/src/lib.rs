@@ -56,7 +56,10 @@ pub fn builtin(catalog: &otwatch_alerts::Catalog) -> Vec<Box<dyn Engine>> {
         all.push(Box::new(anomaly::Anomaly::new(catalog)));
     }
     if catalog.engine_enabled(Kind::Malware) {
-        all.push(Box::new(malware::Malware::new(catalog, ti::global().clone())));
+        all.push(Box::new(malware::Malware::new(
+            catalog,
+            ti::global().clone(),
+        )));
     }
     all
 }

@@ -172,7 +172,10 @@ pub fn request_url(host: &[u8], uri: &[u8], out: &mut Vec<u8>) {
     let (host, uri) = match uri.windows(3).position(|w| w == b"://") {
         Some(i) if uri[..i].iter().all(|c| c.is_ascii_alphabetic()) => {
             let r = &uri[i + 3..];
-            let e = r.iter().position(|&c| c == b'/' || c == b'?').unwrap_or(r.len());
+            let e = r
+                .iter()
+                .position(|&c| c == b'/' || c == b'?')
+                .unwrap_or(r.len());
             (&r[..e], &r[e..])
         }
         _ => (host, uri),
@@ -398,9 +401,7 @@ impl ThreatIntel {
                         }
                     },
                     Kind::Domain => {
-                        self.domains
-                            .entry(ind.value.as_bytes().into())
-                            .or_insert(r);
+                        self.domains.entry(ind.value.as_bytes().into()).or_insert(r);
                     }
                     Kind::Url => {
                         self.urls.entry(ind.value.as_bytes().into()).or_insert(r);
@@ -640,7 +641,10 @@ sha256,275A021BBFB6489E54D471899F7DB9D1663FC695EC2FE2A2C4538AABF651FD0F,EICAR
     #[test]
     fn parses_headers_and_indicators() {
         let p = pkg();
-        assert_eq!((p.name.as_str(), p.source.as_str(), p.version.as_str()), ("feed-a", "unit test", "3"));
+        assert_eq!(
+            (p.name.as_str(), p.source.as_str(), p.version.as_str()),
+            ("feed-a", "unit test", "3")
+        );
         assert_eq!(p.indicators.len(), 6);
         assert_eq!(p.indicators[3].value, "evil.example");
         assert_eq!(p.indicators[4].value, "bad.example/drop/x.exe?a=1");
@@ -650,9 +654,13 @@ sha256,275A021BBFB6489E54D471899F7DB9D1663FC695EC2FE2A2C4538AABF651FD0F,EICAR
 
     #[test]
     fn errors_name_file_and_line() {
-        let e = Package::parse("@name x\nip,1.2.3.4\nip,300.1.1.1\n", Path::new("/t/f.csv")).unwrap_err();
+        let e = Package::parse("@name x\nip,1.2.3.4\nip,300.1.1.1\n", Path::new("/t/f.csv"))
+            .unwrap_err();
         assert_eq!(e.line, 3);
-        assert_eq!(e.to_string(), "/t/f.csv:3: '300.1.1.1' is not an IP address");
+        assert_eq!(
+            e.to_string(),
+            "/t/f.csv:3: '300.1.1.1' is not an IP address"
+        );
         let e = Package::parse("@name x\n\nfoo,bar\n", Path::new("f.csv")).unwrap_err();
         assert_eq!(e.line, 3);
         assert!(e.msg.contains("unknown indicator type"));
@@ -672,7 +680,10 @@ sha256,275A021BBFB6489E54D471899F7DB9D1663FC695EC2FE2A2C4538AABF651FD0F,EICAR
         assert_eq!(ip("203.0.113.8"), None);
         assert_eq!(ip("198.51.100.200").as_deref(), Some("198.51.100.0/24"));
         assert_eq!(ip("198.51.101.1"), None);
-        assert_eq!(ip("2001:db8:bad:1::5").as_deref(), Some("2001:db8:bad::/48"));
+        assert_eq!(
+            ip("2001:db8:bad:1::5").as_deref(),
+            Some("2001:db8:bad::/48")
+        );
         assert_eq!(ip("2001:db8:bae::5"), None);
         assert_eq!(ti.domain(b"EVIL.example").unwrap().label, Some("DarkComet"));
         assert!(ti.domain(b"a.b.evil.example.").is_some());
@@ -685,7 +696,8 @@ sha256,275A021BBFB6489E54D471899F7DB9D1663FC695EC2FE2A2C4538AABF651FD0F,EICAR
         assert!(ti.url(&u).is_some());
         request_url(b"bad.example", b"/drop/x.exe", &mut u);
         assert!(ti.url(&u).is_none());
-        let h = parse_hex32("275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f").unwrap();
+        let h = parse_hex32("275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f")
+            .unwrap();
         assert_eq!(ti.sha256(&h).unwrap().label, Some("EICAR"));
     }
 

@@ -446,7 +446,10 @@ impl Dissector for Session {
 
     fn on_end(&mut self, cx: &mut Ctx<'_>) {
         // Bodies delimited by the end of the connection are complete now.
-        for dir in [otwatch_core::Direction::ToServer, otwatch_core::Direction::ToClient] {
+        for dir in [
+            otwatch_core::Direction::ToServer,
+            otwatch_core::Direction::ToClient,
+        ] {
             let d = dir.idx();
             if self.mode[d] == Mode::UntilClose {
                 let (id, at) = self.file[d];
@@ -464,7 +467,10 @@ impl Dissector for Session {
         let d = cx.dir.idx();
         // Lost body bytes: the file continues at a later offset (consumers
         // see the hole).
-        if matches!(self.mode[d], Mode::Body(_) | Mode::ChunkData(_) | Mode::UntilClose) {
+        if matches!(
+            self.mode[d],
+            Mode::Body(_) | Mode::ChunkData(_) | Mode::UntilClose
+        ) {
             self.file[d].1 += len as u64;
         }
         match self.mode[d] {

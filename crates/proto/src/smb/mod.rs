@@ -181,7 +181,14 @@ fn remember<T>(v: &mut Vec<(u64, T)>, k: u64, x: T) {
 impl Files {
     /// File events for one command; `frame` is the parsed prefix of a frame
     /// of `len` bytes (NBSS header excluded).
-    fn on_command(&mut self, d: usize, c: &Command<'_>, frame: &[u8], len: usize, cx: &mut Ctx<'_>) {
+    fn on_command(
+        &mut self,
+        d: usize,
+        c: &Command<'_>,
+        frame: &[u8],
+        len: usize,
+        cx: &mut Ctx<'_>,
+    ) {
         match c.body {
             Body::Create { name } if !c.response => {
                 let mut n: Vec<u8> = name.to_string_lossy().into_bytes();
@@ -199,14 +206,15 @@ impl Files {
                 let n = name.map(|i| self.names.swap_remove(i).1);
                 cx.file(Proto::Smb, fid, n.as_deref(), 0, &[], true);
             }
-            Body::Read {
-                fid, offset, ..
-            } if !c.response => {
+            Body::Read { fid, offset, .. } if !c.response => {
                 self.reads[self.next_read] = (c.message_id, offset, fid);
                 self.next_read = (self.next_read + 1) % MAX_READS;
             }
             Body::Read { len: dl, data, .. } if c.response && c.status == 0 => {
-                let Some(r) = self.reads.iter_mut().find(|r| r.0 == c.message_id && r.2 != 0)
+                let Some(r) = self
+                    .reads
+                    .iter_mut()
+                    .find(|r| r.0 == c.message_id && r.2 != 0)
                 else {
                     return;
                 };
@@ -418,8 +426,7 @@ impl Dissector for Session {
                 let k = self.skip[d].min(data.len() - off);
                 self.skip[d] -= k;
                 if self.files.cont[d].is_some() {
-                    self.files
-                        .skipped(d, &data[off..off + k], self.skip[d], cx);
+                    self.files.skipped(d, &data[off..off + k], self.skip[d], cx);
                 }
                 off += k;
                 if self.skip[d] > 0 {

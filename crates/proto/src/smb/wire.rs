@@ -325,17 +325,25 @@ fn smb1_body<'a>(
         (0xa2, true) if w.len() >= 7 => Body::CreateResponse {
             fid: le16_at(w, 5).unwrap_or(0) as u64,
         },
-        (0x04, false) if w.len() >= 2 => Body::Close {
-            fid: w16(0) as u64,
-        },
+        (0x04, false) if w.len() >= 2 => Body::Close { fid: w16(0) as u64 },
         (0x2e, false) if w.len() >= 12 => Body::Read {
             len: w16(10) as u32,
-            offset: w32(6) as u64 | if w.len() >= 24 { (w32(20) as u64) << 32 } else { 0 },
+            offset: w32(6) as u64
+                | if w.len() >= 24 {
+                    (w32(20) as u64) << 32
+                } else {
+                    0
+                },
             fid: w16(4) as u64,
             data: &[],
         },
         (0x2e, true) if w.len() >= 12 => {
-            let len = w16(10) as u32 | if w.len() >= 16 { (w16(14) as u32) << 16 } else { 0 };
+            let len = w16(10) as u32
+                | if w.len() >= 16 {
+                    (w16(14) as u32) << 16
+                } else {
+                    0
+                };
             Body::Read {
                 len,
                 offset: 0,
@@ -347,7 +355,12 @@ fn smb1_body<'a>(
             let len = w16(20) as u32 | (w16(18) as u32) << 16;
             Body::Write {
                 len,
-                offset: w32(6) as u64 | if w.len() >= 28 { (w32(24) as u64) << 32 } else { 0 },
+                offset: w32(6) as u64
+                    | if w.len() >= 28 {
+                        (w32(24) as u64) << 32
+                    } else {
+                        0
+                    },
                 fid: w16(4) as u64,
                 data: slice(pdu, w16(22) as usize, len as usize),
             }
@@ -481,9 +494,7 @@ fn smb2_body(cmd: u16, response: bool, pdu: &[u8]) -> Body<'_> {
         (5, true) if b.len() >= 80 => Body::CreateResponse {
             fid: file_id(b, 64),
         },
-        (6, false) if b.len() >= 24 => Body::Close {
-            fid: file_id(b, 8),
-        },
+        (6, false) if b.len() >= 24 => Body::Close { fid: file_id(b, 8) },
         (8, false) => Body::Read {
             len: u32a(4),
             offset: u64a(8),
