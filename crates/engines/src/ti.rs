@@ -415,7 +415,7 @@ impl ThreatIntel {
             }
         }
         // Longest prefixes first: the most specific network wins.
-        self.nets.sort_by(|a, b| b.0.1.cmp(&a.0.1));
+        self.nets.sort_by_key(|n| std::cmp::Reverse(n.0.1));
     }
 
     /// Every package file of `dir` (see [`package_files`]).

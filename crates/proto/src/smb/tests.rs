@@ -338,7 +338,10 @@ fn identity_from_ntlm_authenticate() {
 
 /// Records File events: (file id, name, offset, bytes, end).
 #[derive(Default)]
-struct FileRec(Vec<(u64, Option<Vec<u8>>, u64, Vec<u8>, bool)>);
+struct FileRec(Vec<Piece>);
+
+/// (file id, name, offset, bytes, end).
+type Piece = (u64, Option<Vec<u8>>, u64, Vec<u8>, bool);
 
 impl crate::event::EventSink for FileRec {
     fn on_event(&mut self, ev: &crate::event::Event<'_>) {
