@@ -619,7 +619,7 @@ impl EventSink for Inventory {
             Event::FlowEnd(f) => self.flow_end(f),
             Event::App(a) => self.app(a),
             Event::Arp(a) => self.arp(a),
-            Event::Malformed(_) | Event::Gap(_) => {}
+            Event::Malformed(_) | Event::Gap(_) | Event::Payload(_) | Event::File(_) => {}
         }
     }
 }

@@ -71,6 +71,19 @@ pub fn ingest(manager: &mut AlertManager, d: Detection, timeline: Option<&mut Ti
     }
 }
 
+/// Reads an alert-settings file (engine and type switches, thresholds) and
+/// applies it to the built-in catalog; the error names the file and the
+/// culprit.
+pub fn load_settings(path: &Path) -> Result<Catalog, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read alert settings {}: {e}", path.display()))?;
+    let o = otwatch_alerts::Overrides::from_toml_str(&text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Catalog::builtin()
+        .with_overrides(&o)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Reads a custom-rule file; the error names the file, the rule and the field.
 pub fn load_rules(path: &Path) -> Result<otwatch_engines::custom::CustomRules, String> {
     let text = std::fs::read_to_string(path)

@@ -35,6 +35,10 @@ pub struct AnalyzeArgs {
     /// one JSON record per line in time order, to PATH.
     #[arg(long, value_name = "PATH")]
     pub timeline: Option<PathBuf>,
+    /// Alert settings: engines and alert types on/off, thresholds (TOML with
+    /// `[engines]` and `[types.<id>]` tables, docs/alerts.md "Overrides").
+    #[arg(long, value_name = "PATH")]
+    pub alert_settings: Option<PathBuf>,
     /// Custom alert rules (TOML `[[rule]]` tables, docs/custom-rules.md).
     #[arg(long, value_name = "PATH")]
     pub rules: Option<PathBuf>,
@@ -70,6 +74,9 @@ pub struct AnalyzeArgs {
     /// Write the baseline as JSON to PATH at the end of the run.
     #[arg(long, value_name = "PATH")]
     pub save_baseline: Option<PathBuf>,
+    /// Threat-intelligence package file or directory (docs/threat-intel.md); repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub ti: Vec<PathBuf>,
 }
 
 /// Parses `90s`, `1.5s`, `10m`, `2h`, `7d` (a bare number is seconds).
@@ -196,7 +203,23 @@ pub fn run_with(a: &AnalyzeArgs, learn: Option<()>) -> (ExitCode, Option<Baselin
         no_checksums: a.no_checksums,
         ..Default::default()
     };
+    match otwatch_engines::ti::ThreatIntel::load_paths(&a.ti) {
+        Ok(ti) => otwatch_engines::ti::global().replace(ti),
+        Err(e) => {
+            eprintln!("otwatch analyze: threat intelligence: {e}");
+            return (ExitCode::from(2), None);
+        }
+    }
     let mut manager = alerts::manager();
+    if let Some(p) = &a.alert_settings {
+        match alerts::load_settings(p) {
+            Ok(c) => manager.set_catalog(c),
+            Err(e) => {
+                eprintln!("otwatch analyze: {e}");
+                return (ExitCode::from(2), None);
+            }
+        }
+    }
     let mut engines = alerts::engines(manager.catalog(), baseline);
     if learn.is_none()
         && let Some(d) = a.learn_first

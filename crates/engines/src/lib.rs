@@ -18,6 +18,7 @@ pub mod anomaly;
 pub mod baseline;
 pub mod custom;
 pub mod health;
+pub mod malware;
 pub mod operational;
 pub mod policy;
 pub mod protocol_violation;
@@ -26,6 +27,7 @@ pub mod timeline;
 pub use baseline::{Baseline, BaselineError, BaselineStats};
 pub use ipnet;
 pub use policy::Policy;
+pub mod ti;
 
 use otwatch_alerts::Detection;
 use otwatch_alerts::manager::ScenarioKey;
@@ -65,6 +67,12 @@ pub fn builtin(catalog: &otwatch_alerts::Catalog, baseline: Baseline) -> Engines
     }
     if catalog.engine_enabled(Kind::Anomaly) {
         e.push(Box::new(anomaly::Anomaly::new(catalog)));
+    }
+    if catalog.engine_enabled(Kind::Malware) {
+        e.push(Box::new(malware::Malware::new(
+            catalog,
+            ti::global().clone(),
+        )));
     }
     if catalog.engine_enabled(Kind::PolicyViolation) {
         e.policy = Some(Policy::new(catalog));
@@ -120,6 +128,8 @@ pub fn event_ts(ev: &Event<'_>) -> Timestamp {
         Event::Malformed(m) => m.ts,
         Event::Gap(g) => g.ts,
         Event::Arp(a) => a.ts,
+        Event::Payload(p) => p.ts,
+        Event::File(f) => f.ts,
     }
 }
 

@@ -17,8 +17,8 @@ use otwatch_capture::Packet;
 use otwatch_core::{Direction, FlowInfo, Proto, Timestamp, Transport};
 use otwatch_decode::{DecodeStats, Decoder, DefragConfig, Net};
 use otwatch_flow::{FlowConfig, FlowHandler, FlowStats, FlowTable};
-use otwatch_proto::event::{ArpEvent, Event, EventSink};
-use otwatch_proto::{Ctx, Dissector, Registry, Session, l2, protocols};
+use otwatch_proto::event::{ArpEvent, Event, EventSink, PayloadEvent};
+use otwatch_proto::{Ctx, Dissector, Registry, Session, ftp, l2, protocols};
 
 pub use stats::{ProtoCounts, Summary};
 
@@ -40,15 +40,25 @@ const PROBE_PACKETS: u8 = 4;
 pub enum AppState {
     /// No port matched: the first payloads are probed for a known protocol.
     Probing(u8),
-    Session(Session),
+    /// The session, and per direction the length of the stream tail it left
+    /// unconsumed (presented again with the next bytes; not reported again
+    /// as payload).
+    Session(Session, [u32; 2]),
     /// Nothing to dissect (unknown protocol, or probing gave up).
     None,
 }
+
+/// FTP data connections announced on control channels and not yet seen.
+const MAX_EXPECTED: usize = 64;
+/// An announced data connection is forgotten after this long.
+const EXPECT_NS: i64 = 120 * 1_000_000_000;
 
 /// The part of the pipeline the flow table calls back into.
 struct Handler<S> {
     registry: Registry,
     sink: S,
+    /// FTP data connections to expect (bounded, oldest dropped).
+    expected: Vec<ftp::Expect>,
 }
 
 impl<S: EventSink> Handler<S> {
@@ -66,7 +76,7 @@ impl<S: EventSink> Handler<S> {
             match protocols::probe(info.transport, data).and_then(Session::new) {
                 Some(s) => {
                     info.proto = Some(s.proto());
-                    *app = AppState::Session(s);
+                    *app = AppState::Session(s, [0; 2]);
                 }
                 None => {
                     *left -= 1;
@@ -78,9 +88,39 @@ impl<S: EventSink> Handler<S> {
             }
         }
         match app {
-            AppState::Session(s) => {
+            AppState::Session(s, tail) => {
+                // Only the bytes not presented before: a stream's unconsumed
+                // tail comes back with the new bytes appended.
+                let d = dir.idx();
+                let seen = if datagram {
+                    0
+                } else {
+                    (tail[d] as usize).min(data.len())
+                };
+                if seen < data.len() {
+                    let ev = PayloadEvent {
+                        ts,
+                        flow: info,
+                        dir,
+                        data: &data[seen..],
+                    };
+                    self.sink.on_event(&Event::Payload(&ev));
+                }
                 let mut cx = Ctx::new(ts, info, dir, &mut self.sink);
                 let n = s.on_data(data, datagram, &mut cx);
+                if let Session::Ftp(f) = s
+                    && f.has_expects()
+                {
+                    for e in f.take_expects() {
+                        if self.expected.len() >= MAX_EXPECTED {
+                            self.expected.remove(0);
+                        }
+                        self.expected.push(e);
+                    }
+                }
+                if !datagram {
+                    tail[d] = data.len().saturating_sub(n).min(u32::MAX as usize) as u32;
+                }
                 // A session may find a more specific protocol inside (TPKT on 102).
                 let p = s.proto();
                 if info.proto != Some(p) {
@@ -98,15 +138,30 @@ impl<S: EventSink> FlowHandler<AppState> for Handler<S> {
         self.registry.lookup(transport, port).is_some()
     }
 
-    fn flow_start(&mut self, _ts: Timestamp, info: &mut FlowInfo) -> AppState {
+    fn flow_start(&mut self, ts: Timestamp, info: &mut FlowInfo) -> AppState {
         let by_port = match info.transport {
             Transport::OtherIp if matches!(info.ip_proto, 1 | 58) => Some(Proto::Icmp),
             t => self.registry.lookup(t, info.server.port),
         };
+        if !self.expected.is_empty() {
+            self.expected.retain(|e| ts.0 - e.ts.0 <= EXPECT_NS);
+            let hit = self
+                .expected
+                .iter()
+                .position(|e| e.ip == info.server.ip && e.port == info.server.port);
+            if let Some(i) = hit
+                && info.transport == Transport::Tcp
+            {
+                let e = self.expected.swap_remove(i);
+                info.proto = Some(Proto::Ftp);
+                self.sink.on_event(&Event::FlowStart(info));
+                return AppState::Session(Session::Ftp(Box::new(ftp::Session::data(&e))), [0; 2]);
+            }
+        }
         let app = match by_port.and_then(Session::new) {
             Some(s) => {
                 info.proto = by_port;
-                AppState::Session(s)
+                AppState::Session(s, [0; 2])
             }
             None if matches!(info.transport, Transport::Tcp | Transport::Udp) => {
                 AppState::Probing(PROBE_PACKETS)
@@ -144,7 +199,9 @@ impl<S: EventSink> FlowHandler<AppState> for Handler<S> {
     ) {
         let mut cx = Ctx::new(ts, info, dir, &mut self.sink);
         cx.gap(len);
-        if let AppState::Session(s) = app {
+        if let AppState::Session(s, tail) = app {
+            // The flow layer drops its buffered tail on a gap.
+            tail[dir.idx()] = 0;
             s.on_gap(len, &mut cx);
         }
     }
@@ -164,7 +221,7 @@ impl<S: EventSink> FlowHandler<AppState> for Handler<S> {
     }
 
     fn flow_end(&mut self, ts: Timestamp, info: &FlowInfo, app: &mut AppState) {
-        if let AppState::Session(s) = app {
+        if let AppState::Session(s, _) = app {
             let mut cx = Ctx::new(ts, info, Direction::ToServer, &mut self.sink);
             s.on_end(&mut cx);
         }
@@ -190,6 +247,7 @@ impl<S: EventSink> Pipeline<S> {
             handler: Handler {
                 registry: cfg.registry,
                 sink,
+                expected: Vec::new(),
             },
             last_ts: Timestamp::ZERO,
         }
@@ -266,5 +324,90 @@ impl<S: EventSink> Pipeline<S> {
     /// Latest packet timestamp seen.
     pub fn now(&self) -> Timestamp {
         self.last_ts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otwatch_capture::LinkType;
+
+    /// Payload bytes per (flow, direction), and the File events' bytes.
+    #[derive(Default)]
+    struct Bytes {
+        payload: std::collections::BTreeMap<(u64, usize), Vec<u8>>,
+        flows: std::collections::BTreeMap<u64, [u64; 2]>,
+    }
+
+    impl EventSink for Bytes {
+        fn on_event(&mut self, ev: &Event<'_>) {
+            match ev {
+                Event::Payload(p) => self
+                    .payload
+                    .entry((p.flow.id.0, p.dir.idx()))
+                    .or_default()
+                    .extend_from_slice(p.data),
+                Event::FlowEnd(f) => {
+                    self.flows.insert(f.id.0, f.bytes);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn run(name: &str) -> Bytes {
+        let cap = otwatch_sim::generate(name, 3).expect("scenario");
+        let mut p = Pipeline::new(Config::default(), Bytes::default());
+        for (i, (ts, data)) in cap.packets.iter().enumerate() {
+            p.process(&Packet {
+                ts: *ts,
+                link: LinkType::Ethernet,
+                data,
+                orig_len: data.len() as u32,
+                input: 0,
+                record: i as u64 + 1,
+            });
+        }
+        p.finish();
+        p.into_sink()
+    }
+
+    #[test]
+    fn payload_reports_each_stream_byte_once() {
+        // Modbus frames split over segments: the dissector leaves partial
+        // frames unconsumed and sees them again with the next bytes.
+        let b = run("modbus_segmented");
+        assert!(!b.payload.is_empty());
+        for ((flow, d), bytes) in &b.payload {
+            // IP payload bytes = TCP headers (20 bytes + options per
+            // segment) + stream bytes: the stream is never larger.
+            let total = b.flows[flow][*d];
+            assert!((bytes.len() as u64) < total, "flow {flow} dir {d}");
+            // Every reported chunk is a Modbus/TCP stream: MBAP frames back to back.
+            let mut at = 0;
+            while at + 6 <= bytes.len() {
+                assert_eq!(&bytes[at + 2..at + 4], &[0, 0], "protocol id at {at}");
+                at += 6 + u16::from_be_bytes([bytes[at + 4], bytes[at + 5]]) as usize;
+            }
+            assert_eq!(
+                at,
+                bytes.len(),
+                "flow {flow} dir {d}: whole frames, nothing repeated"
+            );
+        }
+        // The EICAR download: the body bytes once.
+        let b = run("malware_eicar_http");
+        let to_client: Vec<u8> = b
+            .payload
+            .iter()
+            .filter(|((_, d), _)| *d == 1)
+            .flat_map(|(_, v)| v.clone())
+            .collect();
+        let n = to_client
+            .windows(10)
+            .filter(|w| *w == b"X5O!P%@AP[")
+            .count();
+        assert_eq!(n, 1);
+        assert!(to_client.ends_with(b"$H+H*"));
     }
 }

@@ -178,6 +178,7 @@ impl EventSink for Summary {
                 self.arp += 1;
                 self.seen(a.ts);
             }
+            Event::Payload(_) | Event::File(_) => {}
         }
     }
 }

@@ -13,7 +13,7 @@
 
 use otwatch_core::{Direction, FlowInfo, MsgKind, Proto, Timestamp};
 
-use crate::event::{AppEvent, Event, EventSink, GapEvent, MalformedEvent, Message};
+use crate::event::{AppEvent, Event, EventSink, FileEvent, GapEvent, MalformedEvent, Message};
 
 /// A parse error as carried by a malformed event: its `Display` is the
 /// human-readable detail. Every protocol's typed error qualifies.
@@ -77,6 +77,32 @@ impl<'a> Ctx<'a> {
             data,
         };
         self.sink.on_event(&Event::Malformed(&ev));
+    }
+
+    /// Reports a piece of a file carried by `proto` (see [`FileEvent`]).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn file(
+        &mut self,
+        proto: Proto,
+        file_id: u64,
+        name: Option<&[u8]>,
+        offset: u64,
+        data: &[u8],
+        end: bool,
+    ) {
+        let ev = FileEvent {
+            ts: self.ts,
+            flow: self.flow,
+            dir: self.dir,
+            proto,
+            file_id,
+            name,
+            offset,
+            data,
+            end,
+        };
+        self.sink.on_event(&Event::File(&ev));
     }
 
     /// Reports missing stream bytes.

@@ -27,6 +27,44 @@ pub enum Event<'a> {
     Gap(&'a GapEvent<'a>),
     /// An ARP packet (a link-layer message, no flow).
     Arp(&'a ArpEvent),
+    /// In-order bytes handed to a flow's dissector (TCP after reassembly,
+    /// UDP datagram payload). Each byte is reported once.
+    Payload(&'a PayloadEvent<'a>),
+    /// A piece of a file carried by an application protocol (HTTP body, SMB
+    /// read/write data, FTP data channel).
+    File(&'a FileEvent<'a>),
+}
+
+/// New in-order application bytes of one direction of a flow.
+#[derive(Clone, Copy, Debug)]
+pub struct PayloadEvent<'a> {
+    pub ts: Timestamp,
+    pub flow: &'a FlowInfo,
+    pub dir: Direction,
+    pub data: &'a [u8],
+}
+
+/// A piece of a transferred file.
+#[derive(Clone, Copy, Debug)]
+pub struct FileEvent<'a> {
+    pub ts: Timestamp,
+    pub flow: &'a FlowInfo,
+    /// Direction of the bytes on the flow.
+    pub dir: Direction,
+    /// The protocol that carried the file.
+    pub proto: Proto,
+    /// Identifies the file within the flow (HTTP: message number; SMB: FID or
+    /// volatile FileId; FTP: transfer number).
+    pub file_id: u64,
+    /// File name when known (HTTP request URI, SMB create name, FTP path).
+    pub name: Option<&'a [u8]>,
+    /// Offset of `data` in the file.
+    pub offset: u64,
+    pub data: &'a [u8],
+    /// The file is complete with this piece. An end marker may come with
+    /// empty `data` and, when the protocol does not know the size (SMB
+    /// close), offset 0.
+    pub end: bool,
 }
 
 /// A dissected application message with its context.

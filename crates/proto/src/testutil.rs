@@ -46,6 +46,9 @@ pub struct Recorder {
 
 impl EventSink for Recorder {
     fn on_event(&mut self, ev: &Event<'_>) {
+        if matches!(ev, Event::Payload(_) | Event::File(_)) {
+            return;
+        }
         let v = match crate::json::record(ev) {
             Some(r) => serde_json::to_value(&r).expect("record serializes"),
             None => match ev {

@@ -4,7 +4,10 @@
 
 mod json;
 
-use otwatch_core::{Direction, MsgKind, Proto, Transport};
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+
+use otwatch_core::{Direction, MsgKind, Proto, Timestamp, Transport};
 
 use crate::dissector::{Ctx, Dissector};
 use crate::ident::{Identity, Subject, text};
@@ -44,6 +47,86 @@ pub fn probe(transport: Transport, data: &[u8]) -> bool {
         && data.len() < 1024
         && data.ends_with(b"\r\n")
         && data.windows(3).any(|w| w.eq_ignore_ascii_case(b"ftp"))
+}
+
+/// Data connections announced but not yet handed to the pipeline, per
+/// control flow.
+pub const MAX_EXPECT: usize = 4;
+/// Longest file name kept for a transfer.
+pub const MAX_NAME: usize = 512;
+
+/// The name of a transfer, set by the control channel when it sees RETR /
+/// STOR / STOU / APPE (often after the data connection was opened).
+pub type TransferName = Arc<OnceLock<Box<[u8]>>>;
+
+/// A data connection announced on the control channel (227/229 reply to
+/// PASV/EPSV, or a PORT/EPRT command): the flow to `ip:port` carries the
+/// next transfer.
+#[derive(Clone, Debug)]
+pub struct Expect {
+    pub ts: Timestamp,
+    pub ip: IpAddr,
+    pub port: u16,
+    /// File id of the transfer: control flow id << 16 | transfer number.
+    pub file_id: u64,
+    pub name: TransferName,
+}
+
+/// The data side of a transfer (a flow the control channel announced):
+/// every byte is reported as a `File` event.
+#[derive(Debug)]
+struct Data {
+    file_id: u64,
+    name: TransferName,
+    offset: u64,
+    dir: Option<Direction>,
+}
+
+/// `h1,h2,h3,h4,p1,p2` (PORT argument, or inside a 227 reply).
+fn host_port(b: &[u8]) -> Option<(IpAddr, u16)> {
+    let start = b.iter().position(u8::is_ascii_digit)?;
+    let mut n = [0u16; 6];
+    let mut k = 0;
+    let mut cur: Option<u16> = None;
+    for &c in &b[start..] {
+        match c {
+            b'0'..=b'9' => {
+                let v = cur.unwrap_or(0) * 10 + (c - b'0') as u16;
+                if v > 255 {
+                    return None;
+                }
+                cur = Some(v);
+            }
+            b',' if cur.is_some() && k < 5 => {
+                n[k] = cur.take()?;
+                k += 1;
+            }
+            _ => break,
+        }
+    }
+    n[k] = cur?;
+    if k != 5 {
+        return None;
+    }
+    let ip = IpAddr::from([n[0] as u8, n[1] as u8, n[2] as u8, n[3] as u8]);
+    Some((ip, n[4] << 8 | n[5]))
+}
+
+/// `|af|addr|port|` (EPRT argument) or `(|||port|)` (229 reply): the
+/// address when given, and the port.
+fn ext_host_port(b: &[u8]) -> Option<(Option<IpAddr>, u16)> {
+    let start = b.iter().position(|&c| c == b'|')?;
+    let mut parts = b[start + 1..].split(|&c| c == b'|');
+    let _af = parts.next()?;
+    let addr = parts.next()?;
+    let port = parts.next()?;
+    let port: u16 = std::str::from_utf8(port).ok()?.parse().ok()?;
+    let ip = if addr.is_empty() {
+        None
+    } else {
+        Some(std::str::from_utf8(addr).ok()?.parse().ok()?)
+    };
+    Some((ip, port))
 }
 
 /// Login outcome carried by a 230/530 reply following USER/PASS.
@@ -146,6 +229,13 @@ pub struct Session {
     started: [bool; 2],
     /// Logins that succeeded / failed on the flow.
     pub logins: [u32; 2],
+    /// Announced data connections for the pipeline to take.
+    expects: Vec<Expect>,
+    /// The latest announced transfer still waiting for its name.
+    naming: Option<TransferName>,
+    transfers: u64,
+    /// Set on a data-connection session.
+    data: Option<Data>,
 }
 
 impl Default for Session {
@@ -158,6 +248,10 @@ impl Default for Session {
             skipping: [false; 2],
             started: [false; 2],
             logins: [0; 2],
+            expects: Vec::new(),
+            naming: None,
+            transfers: 0,
+            data: None,
         }
     }
 }
@@ -172,6 +266,46 @@ fn reply_code(l: &[u8]) -> Option<u16> {
 }
 
 impl Session {
+    /// The session of a data connection announced by `e`.
+    pub fn data(e: &Expect) -> Session {
+        Session {
+            data: Some(Data {
+                file_id: e.file_id,
+                name: e.name.clone(),
+                offset: 0,
+                dir: None,
+            }),
+            ..Session::default()
+        }
+    }
+
+    /// Takes the data connections announced since the last call.
+    pub fn take_expects(&mut self) -> std::vec::Drain<'_, Expect> {
+        self.expects.drain(..)
+    }
+
+    /// Whether a data connection was announced since the last call.
+    #[inline]
+    pub fn has_expects(&self) -> bool {
+        !self.expects.is_empty()
+    }
+
+    fn expect(&mut self, ip: IpAddr, port: u16, cx: &Ctx<'_>) {
+        if self.expects.len() >= MAX_EXPECT || port == 0 {
+            return;
+        }
+        self.transfers += 1;
+        let name: TransferName = Arc::default();
+        self.naming = Some(name.clone());
+        self.expects.push(Expect {
+            ts: cx.ts,
+            ip,
+            port,
+            file_id: cx.flow.id.0 << 16 | (self.transfers & 0xffff),
+            name,
+        });
+    }
+
     fn command(&mut self, line: &[u8], cx: &mut Ctx<'_>) {
         let sp = line.iter().position(|&c| c == b' ').unwrap_or(line.len());
         let verb = &line[..sp];
@@ -189,6 +323,27 @@ impl Session {
             2 => Message::Command { verb, arg: None },
             _ => Message::Command { verb, arg },
         };
+        match (code, arg) {
+            // PORT / EPRT: the server connects to the client's address.
+            (9, Some(a)) => {
+                if let Some((ip, port)) = host_port(a) {
+                    self.expect(ip, port, cx);
+                }
+            }
+            (39, Some(a)) => {
+                if let Some((ip, port)) = ext_host_port(a) {
+                    self.expect(ip.unwrap_or(cx.flow.client.ip), port, cx);
+                }
+            }
+            // RETR, STOR, STOU, APPE name the announced transfer.
+            (14..=17, a) => {
+                if let Some(n) = self.naming.take() {
+                    let a = a.unwrap_or_default();
+                    let _ = n.set(a[..a.len().min(MAX_NAME)].into());
+                }
+            }
+            _ => {}
+        }
         cx.message(MsgKind::Request, crate::Message::Ftp(msg));
         if !(3..=4).contains(&verb.len()) || !verb.iter().all(u8::is_ascii_alphabetic) {
             let e = Error::BadCommand;
@@ -237,6 +392,19 @@ impl Session {
             self.login_pending = false;
             self.logins[(l == Login::Failure) as usize] += 1;
         }
+        match code {
+            227 => {
+                if let Some((ip, port)) = host_port(t) {
+                    self.expect(ip, port, cx);
+                }
+            }
+            229 => {
+                if let Some((ip, port)) = ext_host_port(t) {
+                    self.expect(ip.unwrap_or(cx.flow.server.ip), port, cx);
+                }
+            }
+            _ => {}
+        }
         let user = (self.user_len > 0).then(|| &self.user[..self.user_len]);
         cx.message(
             MsgKind::Response,
@@ -253,6 +421,13 @@ impl Session {
 
 impl Dissector for Session {
     fn on_data(&mut self, data: &[u8], _datagram: bool, cx: &mut Ctx<'_>) -> usize {
+        if let Some(t) = &mut self.data {
+            t.dir.get_or_insert(cx.dir);
+            let name = t.name.get().map(|n| &n[..]);
+            cx.file(Proto::Ftp, t.file_id, name, t.offset, data, false);
+            t.offset += data.len() as u64;
+            return data.len();
+        }
         let d = cx.dir.idx();
         let client = cx.dir == Direction::ToServer;
         if !self.started[d] {
@@ -301,7 +476,24 @@ impl Dissector for Session {
         off
     }
 
-    fn on_gap(&mut self, _len: u32, cx: &mut Ctx<'_>) {
+    fn on_end(&mut self, cx: &mut Ctx<'_>) {
+        if let Some(t) = &self.data
+            && let Some(dir) = t.dir
+        {
+            let name = t.name.get().map(|n| &n[..]);
+            let saved = cx.dir;
+            cx.dir = dir;
+            cx.file(Proto::Ftp, t.file_id, name, t.offset, &[], true);
+            cx.dir = saved;
+        }
+    }
+
+    fn on_gap(&mut self, len: u32, cx: &mut Ctx<'_>) {
+        if let Some(t) = &mut self.data {
+            // The hole stays visible in the offsets.
+            t.offset += len as u64;
+            return;
+        }
         let d = cx.dir.idx();
         self.skipping[d] = true;
         if cx.dir == Direction::ToClient {

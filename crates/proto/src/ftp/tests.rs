@@ -128,3 +128,26 @@ proptest::proptest! {
         proptest::prop_assert!(left <= MAX_LINE + 64);
     }
 }
+
+#[test]
+fn data_connection_addresses() {
+    use std::net::IpAddr;
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    assert_eq!(
+        host_port(b"Entering Passive Mode (192,168,1,5,195,80)."),
+        Some((ip("192.168.1.5"), 195 * 256 + 80))
+    );
+    assert_eq!(host_port(b"10,0,0,1,4,1"), Some((ip("10.0.0.1"), 1025)));
+    assert_eq!(host_port(b"10,0,0,1,4"), None);
+    assert_eq!(host_port(b"10,0,0,300,4,1"), None);
+    assert_eq!(host_port(b"no numbers"), None);
+    assert_eq!(
+        ext_host_port(b"Entering Extended Passive Mode (|||6446|)"),
+        Some((None, 6446))
+    );
+    assert_eq!(
+        ext_host_port(b"|2|2001:db8::1|5282|"),
+        Some((Some(ip("2001:db8::1")), 5282))
+    );
+    assert_eq!(ext_host_port(b"|1|1.2.3.4|x|"), None);
+}

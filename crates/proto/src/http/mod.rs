@@ -147,7 +147,17 @@ pub struct Session {
     pub unanswered: u64,
     /// Responses that matched no request.
     pub unmatched_responses: u64,
+    /// Bodies seen on the flow (file ids of `File` events).
+    files: u64,
+    /// Per direction: file id and offset of the body being read.
+    file: [(u64, u64); 2],
+    /// URI of the latest request (the name of request and response bodies),
+    /// at most [`MAX_NAME`] bytes.
+    uri: Vec<u8>,
 }
+
+/// Longest file name (request URI) kept for `File` events.
+pub const MAX_NAME: usize = 1024;
 
 impl Session {
     fn push(&mut self, p: Pending) {
@@ -176,6 +186,15 @@ impl Session {
         self.head = (self.head + 1) % MAX_PENDING;
         self.len -= 1;
         p
+    }
+
+    /// Reports a piece of the body being read in direction `d`.
+    #[inline]
+    fn file_data(&mut self, d: usize, b: &[u8], end: bool, cx: &mut Ctx<'_>) {
+        let (id, at) = self.file[d];
+        let name = (!self.uri.is_empty()).then_some(&self.uri[..]);
+        cx.file(Proto::Http, id, name, at, b, end);
+        self.file[d].1 = at + b.len() as u64;
     }
 
     fn malformed(&mut self, d: usize, e: Error, fc: Option<u16>, data: &[u8], cx: &mut Ctx<'_>) {
@@ -242,6 +261,15 @@ impl Session {
             (mode, framing, len, None, None)
         };
         self.mode[d] = mode;
+        if !h.is_response() {
+            self.uri.clear();
+            self.uri
+                .extend_from_slice(&h.uri[..h.uri.len().min(MAX_NAME)]);
+        }
+        if mode != Mode::Head {
+            self.files += 1;
+            self.file[d] = (self.files, 0);
+        }
         let msg = Message {
             head: h,
             body_len,
@@ -296,14 +324,17 @@ impl Dissector for Session {
             match self.mode[d] {
                 Mode::Body(n) => {
                     let k = (rest.len() as u64).min(n);
+                    self.file_data(d, &rest[..k as usize], n == k, cx);
                     off += k as usize;
                     self.mode[d] = body_mode(n - k);
                 }
                 Mode::UntilClose => {
+                    self.file_data(d, rest, false, cx);
                     off = data.len();
                 }
                 Mode::ChunkData(n) => {
                     let k = (rest.len() as u64).min(n);
+                    self.file_data(d, &rest[..k as usize], false, cx);
                     off += k as usize;
                     self.mode[d] = if n == k {
                         Mode::ChunkCrlf
@@ -340,7 +371,10 @@ impl Dissector for Session {
                         continue;
                     }
                     match wire::parse_chunk_size(line) {
-                        Some(0) => self.mode[d] = Mode::Trailer,
+                        Some(0) => {
+                            self.file_data(d, &[], true, cx);
+                            self.mode[d] = Mode::Trailer
+                        }
                         Some(n) => self.mode[d] = Mode::ChunkData(n),
                         None => {
                             self.malformed(d, Error::BadChunkSize, None, line, cx);
@@ -415,8 +449,35 @@ impl Dissector for Session {
         off
     }
 
+    fn on_end(&mut self, cx: &mut Ctx<'_>) {
+        // Bodies delimited by the end of the connection are complete now.
+        for dir in [
+            otwatch_core::Direction::ToServer,
+            otwatch_core::Direction::ToClient,
+        ] {
+            let d = dir.idx();
+            if self.mode[d] == Mode::UntilClose {
+                let (id, at) = self.file[d];
+                let name = (!self.uri.is_empty()).then_some(&self.uri[..]);
+                let saved = cx.dir;
+                cx.dir = dir;
+                cx.file(Proto::Http, id, name, at, &[], true);
+                cx.dir = saved;
+                self.mode[d] = Mode::Head;
+            }
+        }
+    }
+
     fn on_gap(&mut self, len: u32, cx: &mut Ctx<'_>) {
         let d = cx.dir.idx();
+        // Lost body bytes: the file continues at a later offset (consumers
+        // see the hole).
+        if matches!(
+            self.mode[d],
+            Mode::Body(_) | Mode::ChunkData(_) | Mode::UntilClose
+        ) {
+            self.file[d].1 += len as u64;
+        }
         match self.mode[d] {
             Mode::Body(n) if n > len as u64 => self.mode[d] = Mode::Body(n - len as u64),
             Mode::ChunkData(n) if n > len as u64 => self.mode[d] = Mode::ChunkData(n - len as u64),

@@ -129,7 +129,8 @@ impl Serialize for Message<'_> {
             }
             Body::TreeConnect { path } => m.serialize_entry("path", &st(path))?,
             Body::Create { name } => m.serialize_entry("file", &st(name))?,
-            Body::Read { len, offset } | Body::Write { len, offset } => {
+            Body::CreateResponse { .. } | Body::Close { .. } => {}
+            Body::Read { len, offset, .. } | Body::Write { len, offset, .. } => {
                 m.serialize_entry("length", &len)?;
                 if !c.response {
                     m.serialize_entry("offset", &offset)?;

@@ -128,6 +128,167 @@ pub struct Session {
     pub encrypted_frames: u64,
     /// NetBIOS session service control messages (request, response, keepalive).
     pub nbss_control: u64,
+    files: Files,
+}
+
+/// Read requests remembered until their response (its data has no handle).
+const MAX_READS: usize = 16;
+/// Create requests remembered until their response, and open handles whose
+/// name is known.
+const MAX_NAMES: usize = 32;
+/// Longest file name kept.
+const MAX_NAME: usize = 512;
+
+/// File tracking for `File` events: names by handle, reads by message id,
+/// and the data of a read/write frame beyond [`PREFIX`].
+#[derive(Debug, Default)]
+struct Files {
+    /// (message id, offset of the read, handle).
+    reads: [(u64, u64, u64); MAX_READS],
+    next_read: usize,
+    /// (message id, name) of create requests.
+    creates: Vec<(u64, Vec<u8>)>,
+    /// (handle, name) of opened files.
+    names: Vec<(u64, Vec<u8>)>,
+    /// Per direction: data of the frame being skipped.
+    cont: [Option<Cont>; 2],
+}
+
+/// Data of a large read/write frame that lies beyond the parsed prefix.
+#[derive(Clone, Copy, Debug)]
+struct Cont {
+    fid: u64,
+    /// Frame positions (counted from the NBSS header) of the data still to
+    /// report; `skip_total` is the frame's size (the initial skip).
+    lo: usize,
+    hi: usize,
+    skip_total: usize,
+    /// File offset of the byte at `lo`.
+    offset: u64,
+}
+
+fn remember<T>(v: &mut Vec<(u64, T)>, k: u64, x: T) {
+    if let Some(e) = v.iter_mut().find(|e| e.0 == k) {
+        e.1 = x;
+        return;
+    }
+    if v.len() == MAX_NAMES {
+        v.remove(0);
+    }
+    v.push((k, x));
+}
+
+impl Files {
+    /// File events for one command; `frame` is the parsed prefix of a frame
+    /// of `len` bytes (NBSS header excluded).
+    fn on_command(
+        &mut self,
+        d: usize,
+        c: &Command<'_>,
+        frame: &[u8],
+        len: usize,
+        cx: &mut Ctx<'_>,
+    ) {
+        match c.body {
+            Body::Create { name } if !c.response => {
+                let mut n: Vec<u8> = name.to_string_lossy().into_bytes();
+                n.truncate(MAX_NAME);
+                remember(&mut self.creates, c.message_id, n);
+            }
+            Body::CreateResponse { fid } if c.status == 0 => {
+                if let Some(i) = self.creates.iter().position(|e| e.0 == c.message_id) {
+                    let (_, n) = self.creates.swap_remove(i);
+                    remember(&mut self.names, fid, n);
+                }
+            }
+            Body::Close { fid } if !c.response => {
+                let name = self.names.iter().position(|e| e.0 == fid);
+                let n = name.map(|i| self.names.swap_remove(i).1);
+                cx.file(Proto::Smb, fid, n.as_deref(), 0, &[], true);
+            }
+            Body::Read { fid, offset, .. } if !c.response => {
+                self.reads[self.next_read] = (c.message_id, offset, fid);
+                self.next_read = (self.next_read + 1) % MAX_READS;
+            }
+            Body::Read { len: dl, data, .. } if c.response && c.status == 0 => {
+                let Some(r) = self
+                    .reads
+                    .iter_mut()
+                    .find(|r| r.0 == c.message_id && r.2 != 0)
+                else {
+                    return;
+                };
+                let (_, offset, fid) = *r;
+                *r = (0, 0, 0);
+                self.data(d, fid, offset, dl, data, frame, len, cx);
+            }
+            Body::Write {
+                len: dl,
+                offset,
+                fid,
+                data,
+            } if !c.response => self.data(d, fid, offset, dl, data, frame, len, cx),
+            _ => {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn data(
+        &mut self,
+        d: usize,
+        fid: u64,
+        offset: u64,
+        dl: u32,
+        data: &[u8],
+        frame: &[u8],
+        len: usize,
+        cx: &mut Ctx<'_>,
+    ) {
+        if data.is_empty() && dl == 0 {
+            return;
+        }
+        let name = self.names.iter().find(|e| e.0 == fid).map(|e| &e.1[..]);
+        if !data.is_empty() {
+            cx.file(Proto::Smb, fid, name, offset, data, false);
+        }
+        // Where the data starts in the frame: from the slice position, or
+        // (nothing of it parsed) at the end of the prefix.
+        let start = if data.is_empty() {
+            frame.len()
+        } else {
+            data.as_ptr() as usize - frame.as_ptr() as usize
+        };
+        let end = (start + dl as usize).min(len);
+        let seen = start + data.len();
+        if end > seen && seen >= frame.len() {
+            self.cont[d] = Some(Cont {
+                fid,
+                lo: 4 + seen,
+                hi: 4 + end,
+                skip_total: 4 + len,
+                offset: offset + data.len() as u64,
+            });
+        }
+    }
+
+    /// `skipped` bytes of the current frame were skipped; `left` remain.
+    fn skipped(&mut self, d: usize, bytes: &[u8], left: usize, cx: &mut Ctx<'_>) {
+        let Some(c) = self.cont[d].as_mut() else {
+            return;
+        };
+        let pos = c.skip_total - left - bytes.len();
+        let lo = c.lo.max(pos);
+        let hi = c.hi.min(pos + bytes.len());
+        if lo < hi {
+            let piece = &bytes[lo - pos..hi - pos];
+            let (fid, at) = (c.fid, c.offset + (lo - c.lo) as u64);
+            let name = self.names.iter().find(|e| e.0 == fid).map(|e| &e.1[..]);
+            cx.file(Proto::Smb, fid, name, at, piece, false);
+        }
+        if left == 0 || pos + bytes.len() >= c.hi {
+            self.cont[d] = None;
+        }
+    }
 }
 
 fn plausible(b: &[u8]) -> bool {
@@ -147,7 +308,8 @@ fn find_frame(b: &[u8]) -> Option<usize> {
 }
 
 impl Session {
-    fn frame(&mut self, d: usize, frame: &[u8], truncated: bool, cx: &mut Ctx<'_>) {
+    fn frame(&mut self, d: usize, frame: &[u8], len: usize, cx: &mut Ctx<'_>) {
+        let truncated = frame.len() < len;
         let kind_of = |r: bool| {
             if r {
                 MsgKind::Response
@@ -174,6 +336,7 @@ impl Session {
                             truncated,
                         }),
                     );
+                    self.files.on_command(d, c, frame, len, cx);
                 }
                 if let Err(e) = r {
                     let fc = frame.get(4).map(|&c| c as u16);
@@ -199,6 +362,14 @@ impl Session {
                                     truncated,
                                 }),
                             );
+                            if next.is_none() && at == 0 {
+                                self.files.on_command(d, &c, frame, len, cx);
+                            } else {
+                                // Compounded: positions relative to this PDU.
+                                let l = len.saturating_sub(at);
+                                self.files.on_command(d, &c, pdu, l, cx);
+                                self.files.cont[d] = None;
+                            }
                             match next {
                                 Some(k) => at += k,
                                 None => break,
@@ -254,6 +425,9 @@ impl Dissector for Session {
             if self.skip[d] > 0 {
                 let k = self.skip[d].min(data.len() - off);
                 self.skip[d] -= k;
+                if self.files.cont[d].is_some() {
+                    self.files.skipped(d, &data[off..off + k], self.skip[d], cx);
+                }
                 off += k;
                 if self.skip[d] > 0 {
                     break;
@@ -299,7 +473,8 @@ impl Dissector for Session {
             if rest.len() < 4 + want {
                 break;
             }
-            self.frame(d, &rest[4..4 + want], want < len, cx);
+            self.files.cont[d] = None;
+            self.frame(d, &rest[4..4 + want], len, cx);
             self.reported[d] = false;
             self.skip[d] = 4 + len;
         }
@@ -308,6 +483,8 @@ impl Dissector for Session {
 
     fn on_gap(&mut self, len: u32, cx: &mut Ctx<'_>) {
         let d = cx.dir.idx();
+        // Lost file bytes: the rest of the frame is not reported.
+        self.files.cont[d] = None;
         if self.skip[d] > len as usize {
             self.skip[d] -= len as usize;
             return;

@@ -335,3 +335,108 @@ fn identity_from_ntlm_authenticate() {
     assert_eq!(id.user.as_deref(), Some("operator"));
     assert!(id.os.as_deref().unwrap().contains("19041"));
 }
+
+/// Records File events: (file id, name, offset, bytes, end).
+#[derive(Default)]
+struct FileRec(Vec<Piece>);
+
+/// (file id, name, offset, bytes, end).
+type Piece = (u64, Option<Vec<u8>>, u64, Vec<u8>, bool);
+
+impl crate::event::EventSink for FileRec {
+    fn on_event(&mut self, ev: &crate::event::Event<'_>) {
+        if let crate::event::Event::File(f) = ev {
+            self.0.push((
+                f.file_id,
+                f.name.map(<[u8]>::to_vec),
+                f.offset,
+                f.data.to_vec(),
+                f.end,
+            ));
+        }
+    }
+}
+
+#[test]
+fn smb2_write_is_reported_as_file_pieces() {
+    let f = flow(Transport::Tcp, 445, true);
+    let mut s = Session::default();
+    let mut rec = FileRec::default();
+    let feed = |s: &mut Session, rec: &mut FileRec, dir: Direction, bytes: &[u8]| {
+        let mut buf: Vec<u8> = Vec::new();
+        for c in bytes.chunks(1460) {
+            buf.extend_from_slice(c);
+            let mut cx = Ctx::new(otwatch_core::Timestamp(1), &f, dir, rec);
+            let n = s.on_data(&buf, false, &mut cx);
+            buf.drain(..n);
+        }
+    };
+    let name = u16s("dir\\a.bin");
+    let mut create = vec![0u8; 56];
+    create[0] = 57;
+    create[44..46].copy_from_slice(&120u16.to_le_bytes());
+    create[46..48].copy_from_slice(&(name.len() as u16).to_le_bytes());
+    create.extend(&name);
+    feed(
+        &mut s,
+        &mut rec,
+        Direction::ToServer,
+        &nbss(&smb2(5, false, 0, 0, &create)),
+    );
+    let mut resp = vec![0u8; 88];
+    resp[0] = 89;
+    resp[64..72].copy_from_slice(&0x11u64.to_le_bytes());
+    resp[72..80].copy_from_slice(&0x22u64.to_le_bytes());
+    feed(
+        &mut s,
+        &mut rec,
+        Direction::ToClient,
+        &nbss(&smb2(5, true, 0, 0, &resp)),
+    );
+    // A 40,000-byte write: most of it beyond the parsed prefix.
+    let data: Vec<u8> = (0..40_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let mut w = vec![0u8; 48];
+    w[0] = 49;
+    w[2..4].copy_from_slice(&112u16.to_le_bytes());
+    w[4..8].copy_from_slice(&(data.len() as u32).to_le_bytes());
+    w[8..16].copy_from_slice(&4096u64.to_le_bytes());
+    w[16..24].copy_from_slice(&0x11u64.to_le_bytes());
+    w[24..32].copy_from_slice(&0x22u64.to_le_bytes());
+    w.extend(&data);
+    feed(
+        &mut s,
+        &mut rec,
+        Direction::ToServer,
+        &nbss(&smb2(9, false, 0, 0, &w)),
+    );
+    let mut close = vec![0u8; 24];
+    close[0] = 24;
+    close[8..16].copy_from_slice(&0x11u64.to_le_bytes());
+    close[16..24].copy_from_slice(&0x22u64.to_le_bytes());
+    feed(
+        &mut s,
+        &mut rec,
+        Direction::ToServer,
+        &nbss(&smb2(6, false, 0, 0, &close)),
+    );
+    let pieces = &rec.0;
+    assert!(pieces.len() >= 3, "{}", pieces.len());
+    let id = pieces[0].0;
+    assert!(pieces.iter().all(|p| p.0 == id));
+    assert!(
+        pieces
+            .iter()
+            .all(|p| p.1.as_deref() == Some(&b"dir\\a.bin"[..]))
+    );
+    let mut got = Vec::new();
+    let mut at = 4096;
+    for p in &pieces[..pieces.len() - 1] {
+        assert_eq!(p.2, at, "contiguous offsets");
+        at += p.3.len() as u64;
+        got.extend_from_slice(&p.3);
+        assert!(!p.4);
+    }
+    assert_eq!(got, data);
+    let last = pieces.last().unwrap();
+    assert!(last.4 && last.3.is_empty());
+}

@@ -88,13 +88,28 @@ pub enum Body<'a> {
     Create {
         name: Str<'a>,
     },
+    /// SMB1 NT_CREATE_ANDX / SMB2 CREATE response: the file handle.
+    CreateResponse {
+        fid: u64,
+    },
+    /// `fid`: SMB1 FID or SMB2 FileId (persistent ^ volatile), 0 on responses;
+    /// `data`: the read response's data within the parsed bytes.
     Read {
         len: u32,
         offset: u64,
+        fid: u64,
+        data: &'a [u8],
     },
+    /// `data`: the write request's data within the parsed bytes.
     Write {
         len: u32,
         offset: u64,
+        fid: u64,
+        data: &'a [u8],
+    },
+    /// SMB1 CLOSE / SMB2 CLOSE request.
+    Close {
+        fid: u64,
     },
     Ioctl {
         ctl_code: u32,
@@ -232,6 +247,19 @@ pub fn parse_smb1<'a>(pdu: &'a [u8], mut f: impl FnMut(Command<'a>)) -> Result<(
     Ok(())
 }
 
+/// `len` bytes at `off` of `b`, cut to what `b` holds.
+fn slice(b: &[u8], off: usize, len: usize) -> &[u8] {
+    b.get(off..off.saturating_add(len).min(b.len()))
+        .unwrap_or_default()
+}
+
+/// An SMB2 FileId (persistent, volatile) folded into one handle.
+fn file_id(b: &[u8], at: usize) -> u64 {
+    let p = b.get(at..at + 8).map_or(0, le64);
+    let v = b.get(at + 8..at + 16).map_or(0, le64);
+    p ^ v.rotate_left(32)
+}
+
 fn align2(off: usize) -> usize {
     off + (off & 1)
 }
@@ -294,21 +322,54 @@ fn smb1_body<'a>(
             let (name, _) = us(bytes_off);
             Body::Create { name }
         }
+        (0xa2, true) if w.len() >= 7 => Body::CreateResponse {
+            fid: le16_at(w, 5).unwrap_or(0) as u64,
+        },
+        (0x04, false) if w.len() >= 2 => Body::Close { fid: w16(0) as u64 },
         (0x2e, false) if w.len() >= 12 => Body::Read {
             len: w16(10) as u32,
-            offset: w32(6) as u64,
+            offset: w32(6) as u64
+                | if w.len() >= 24 {
+                    (w32(20) as u64) << 32
+                } else {
+                    0
+                },
+            fid: w16(4) as u64,
+            data: &[],
         },
-        (0x2e, true) if w.len() >= 12 => Body::Read {
-            len: w16(10) as u32,
-            offset: 0,
-        },
-        (0x2f, false) if w.len() >= 24 => Body::Write {
-            len: w16(20) as u32 | (w16(18) as u32) << 16,
-            offset: w32(6) as u64,
-        },
+        (0x2e, true) if w.len() >= 12 => {
+            let len = w16(10) as u32
+                | if w.len() >= 16 {
+                    (w16(14) as u32) << 16
+                } else {
+                    0
+                };
+            Body::Read {
+                len,
+                offset: 0,
+                fid: 0,
+                data: slice(pdu, w16(12) as usize, len as usize),
+            }
+        }
+        (0x2f, false) if w.len() >= 24 => {
+            let len = w16(20) as u32 | (w16(18) as u32) << 16;
+            Body::Write {
+                len,
+                offset: w32(6) as u64
+                    | if w.len() >= 28 {
+                        (w32(24) as u64) << 32
+                    } else {
+                        0
+                    },
+                fid: w16(4) as u64,
+                data: slice(pdu, w16(22) as usize, len as usize),
+            }
+        }
         (0x2f, true) if w.len() >= 6 => Body::Write {
             len: w16(4) as u32,
             offset: 0,
+            fid: 0,
+            data: &[],
         },
         (0x32, false) if w.len() >= 30 && w.get(26).is_some_and(|&c| c >= 1) => Body::Trans2 {
             subcommand: w16(28),
@@ -430,21 +491,33 @@ fn smb2_body(cmd: u16, response: bool, pdu: &[u8]) -> Body<'_> {
         (5, false) => Body::Create {
             name: s16(u16a(44) as usize, u16a(46) as usize),
         },
+        (5, true) if b.len() >= 80 => Body::CreateResponse {
+            fid: file_id(b, 64),
+        },
+        (6, false) if b.len() >= 24 => Body::Close { fid: file_id(b, 8) },
         (8, false) => Body::Read {
             len: u32a(4),
             offset: u64a(8),
+            fid: file_id(b, 16),
+            data: &[],
         },
         (8, true) => Body::Read {
             len: u32a(4),
             offset: 0,
+            fid: 0,
+            data: buf(b.get(2).copied().unwrap_or(0) as usize, u32a(4) as usize),
         },
         (9, false) => Body::Write {
             len: u32a(4),
             offset: u64a(8),
+            fid: file_id(b, 16),
+            data: buf(u16a(2) as usize, u32a(4) as usize),
         },
         (9, true) => Body::Write {
             len: u32a(4),
             offset: 0,
+            fid: 0,
+            data: &[],
         },
         (11, _) if b.len() >= 8 => Body::Ioctl { ctl_code: u32a(4) },
         _ => Body::None,

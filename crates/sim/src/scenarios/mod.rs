@@ -8,6 +8,7 @@ mod enip;
 mod iso;
 mod it_app;
 mod it_net;
+mod malware;
 mod modbus;
 mod network;
 mod opcua_mqtt_profinet;
@@ -229,6 +230,7 @@ const GROUPS: &[Group] = &[
     other_ot::SCENARIOS,
     anomaly::SCENARIOS,
     policy::SCENARIOS,
+    malware::SCENARIOS,
 ];
 
 /// Every scenario, `demo` first.
