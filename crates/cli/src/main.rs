@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Analyze capture files (pcap or pcapng), merged in time order.
-    Analyze(analyze::AnalyzeArgs),
+    Analyze(Box<analyze::AnalyzeArgs>),
     /// Learn a baseline from capture files (learning mode over all of them)
     /// and write it as JSON, for `otwatch analyze --baseline`.
     Learn(LearnArgs),
