@@ -129,6 +129,10 @@ struct Chan {
     /// Valid (matched) responses (Modbus only).
     responses: Ring,
     alerted: bool,
+    /// Requests since the last (valid) response.
+    unanswered: u32,
+    /// The channel's key is in its table's `suspects` list.
+    suspect: bool,
 }
 
 impl Chan {
@@ -143,6 +147,8 @@ impl Chan {
             requests: Ring::default(),
             responses: Ring::default(),
             alerted: false,
+            unanswered: 0,
+            suspect: false,
         }
     }
 }
@@ -153,6 +159,9 @@ impl Chan {
 struct Channels {
     map: HashMap<ChanKey, Chan>,
     evictions: u64,
+    /// Channels with enough unanswered requests to be checked for silence
+    /// (the silence scan visits only these, not the whole table).
+    suspects: Vec<ChanKey>,
 }
 
 impl Channels {
@@ -169,6 +178,42 @@ impl Channels {
         c.last_seen = ts;
         c.flow = f.id;
         c
+    }
+
+    /// Counts a request on `k`; the channel becomes a suspect once
+    /// `threshold` requests are unanswered.
+    fn request(&mut self, k: ChanKey, threshold: usize) {
+        let Some(c) = self.map.get_mut(&k) else {
+            return;
+        };
+        c.unanswered = c.unanswered.saturating_add(1);
+        if !c.suspect && c.unanswered as usize >= threshold {
+            c.suspect = true;
+            if self.suspects.len() >= 2 * MAX_CHANNELS {
+                // Stale keys of evicted channels: rebuild from the table.
+                self.suspects = self
+                    .map
+                    .iter()
+                    .filter(|(_, c)| c.suspect)
+                    .map(|(k, _)| *k)
+                    .collect();
+            }
+            self.suspects.push(k);
+        }
+    }
+
+    /// The suspects still worth checking (drops the others from the list).
+    fn take_suspects(&mut self, threshold: usize) -> Vec<ChanKey> {
+        let map = &mut self.map;
+        self.suspects.retain(|k| match map.get_mut(k) {
+            Some(c) if c.unanswered as usize >= threshold => true,
+            Some(c) => {
+                c.suspect = false;
+                false
+            }
+            None => false,
+        });
+        self.suspects.clone()
     }
 }
 
@@ -515,10 +560,12 @@ impl Operational {
             let c = self.modbus.entry(key, f, ts, self.cfg.mb_window);
             if request {
                 c.requests.push(ts);
+                self.modbus.request(key, self.cfg.mb_min_requests);
             } else if valid {
                 c.responses.push(ts);
                 c.answered = true;
                 c.alerted = false;
+                c.unanswered = 0;
             }
         } else {
             if !self.cfg.on(ids::DEVICE_UNRESPONSIVE) {
@@ -527,18 +574,26 @@ impl Operational {
             let c = self.chans.entry(key, f, ts, self.cfg.unresp_window);
             if request {
                 c.requests.push(ts);
+                self.chans.request(key, self.cfg.unresp_count);
             } else {
                 c.answered = true;
                 c.last_response = ts;
                 c.requests.clear();
                 c.alerted = false;
+                c.unanswered = 0;
             }
         }
     }
 
     fn check_silence(&mut self, now: i64, out: &mut Vec<Detection>) {
         let cfg = &self.cfg;
-        for (k, c) in self.chans.map.iter_mut() {
+        // Only channels with enough unanswered requests can be silent
+        // (`Channels::request`); the others are not visited.
+        let suspects = self.chans.take_suspects(cfg.unresp_count);
+        for k in &suspects {
+            let Some(c) = self.chans.map.get_mut(k) else {
+                continue;
+            };
             if c.alerted || !c.answered || (c.requests.len as usize) < cfg.unresp_count {
                 continue;
             }
@@ -574,7 +629,17 @@ impl Operational {
                 .info("seconds_since_last_response", quiet),
             );
         }
-        for (k, c) in self.modbus.map.iter_mut() {
+        // With `min_responses` above 1 a channel that was answered recently
+        // can still qualify: then every channel is visited.
+        let modbus_keys = if cfg.mb_min_responses > 1 {
+            self.modbus.map.keys().copied().collect()
+        } else {
+            self.modbus.take_suspects(cfg.mb_min_requests)
+        };
+        for k in &modbus_keys {
+            let Some(c) = self.modbus.map.get_mut(k) else {
+                continue;
+            };
             if c.alerted || (c.requests.len as usize) < cfg.mb_min_requests {
                 continue;
             }
