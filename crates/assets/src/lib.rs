@@ -520,13 +520,24 @@ impl Inventory {
     /// The consolidated device list (gateways separated, vendors looked up).
     /// Linear in the number of devices; gateways come last, ordered by MAC.
     pub fn devices(&self) -> Vec<Device> {
+        self.build(self.devices.clone())
+    }
+
+    /// [`Inventory::devices`] without copying the device records (the
+    /// inventory is consumed).
+    pub fn into_devices(mut self) -> Vec<Device> {
+        let d = std::mem::take(&mut self.devices);
+        self.build(d)
+    }
+
+    fn build(&self, devices: Vec<Device>) -> Vec<Device> {
         let gateways: hashbrown::HashSet<MacAddr> = self
             .mac_ips
             .iter()
             .filter(|(_, ips)| ips.len() > GATEWAY_IPS)
             .map(|(m, _)| *m)
             .collect();
-        let mut out: Vec<Device> = self.devices.clone();
+        let mut out: Vec<Device> = devices;
         let mut absorbed = vec![false; out.len()];
         // MAC-only devices (LLDP, GOOSE, DCP...) whose MAC later showed with
         // exactly one IP are that IP's device: same MAC + IP in one zone.

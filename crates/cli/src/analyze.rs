@@ -307,7 +307,7 @@ pub fn run_with(a: &AnalyzeArgs, learn: Option<()>) -> (ExitCode, Option<Baselin
         eprintln!("otwatch analyze: writing events failed: {e}");
         code = ExitCode::from(1);
     }
-    let devices = inventory.devices();
+    let devices = inventory.into_devices();
     let run = RunReport {
         files: a.files.iter().map(|f| f.display().to_string()).collect(),
         complete: error.is_none(),
@@ -363,7 +363,6 @@ pub fn run_with(a: &AnalyzeArgs, learn: Option<()>) -> (ExitCode, Option<Baselin
     }
     // The process ends after this: freeing the inventory and the alerts
     // piece by piece would only cost time (a few percent of a run).
-    std::mem::forget(inventory);
     std::mem::forget(devices);
     std::mem::forget(manager);
     if let Some(e) = error {

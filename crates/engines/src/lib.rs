@@ -47,6 +47,13 @@ pub trait Engine {
 
     /// End of input: report what is pending.
     fn finish(&mut self, _now: Timestamp, _out: &mut Vec<Detection>) {}
+
+    /// Whether the engine looks at stream bytes ([`Event::Payload`] and
+    /// [`Event::File`]); the others are not called for them, which keeps
+    /// the per-segment cost to the engines that need it.
+    fn wants_payload(&self) -> bool {
+        false
+    }
 }
 
 /// Every engine otwatch has, configured from the catalog (thresholds and
@@ -139,6 +146,8 @@ pub fn event_ts(ev: &Event<'_>) -> Timestamp {
 #[derive(Default)]
 pub struct Engines {
     engines: Vec<Box<dyn Engine>>,
+    /// Indexes in `engines` of those that want payload events.
+    payload: Vec<usize>,
     baseline: Baseline,
     policy: Option<Policy>,
     focus: Option<Focus>,
@@ -178,6 +187,9 @@ impl Engines {
 
     /// Adds an engine.
     pub fn push(&mut self, e: Box<dyn Engine>) {
+        if e.wants_payload() {
+            self.payload.push(self.engines.len());
+        }
         self.engines.push(e);
     }
 
@@ -370,6 +382,18 @@ fn fallback(key: &ScenarioKey) -> Option<policy::Learnable> {
 
 impl EventSink for Engines {
     fn on_event(&mut self, ev: &Event<'_>) {
+        if matches!(ev, Event::Payload(_) | Event::File(_)) {
+            // Stream bytes: only the engines that inspect them (no tick,
+            // no policy, no focus work per segment).
+            let start = self.out.len();
+            for &i in &self.payload {
+                self.engines[i].on_event(ev, &mut self.out);
+            }
+            if self.out.len() > start {
+                self.apply_focus(start);
+            }
+            return;
+        }
         let ts = event_ts(ev);
         if !self.started {
             self.started = true;
