@@ -350,6 +350,8 @@ pub struct Policy {
     stats: Stats,
     /// The flow (and learning state) whose endpoints were last checked.
     last_flow: Option<(otwatch_core::FlowId, bool)>,
+    /// BACnet instances learned per (channel, object type) in this run.
+    bacnet_instances: HashMap<(ChanKey, u16), u32>,
 }
 
 fn endpoint(s: &FlowSide) -> Endpoint {
@@ -404,6 +406,7 @@ impl Policy {
             hasher: hashbrown::DefaultHashBuilder::default(),
             stats: Stats::default(),
             last_flow: None,
+            bacnet_instances: HashMap::new(),
         }
     }
 
@@ -1599,6 +1602,15 @@ impl Policy {
 /// `(type, instance)` and a routed network number.
 const BACNET_OBJECT_TAG: u64 = 2 << 48;
 const BACNET_ROUTE_TAG: u64 = 4 << 48;
+/// The instance of a BACnet "every instance of this type" entry (beyond the
+/// 22-bit instance range, so it never names a real object).
+const BACNET_ANY_INSTANCE: u64 = 0xffff_ffff;
+/// Once learning has seen this many instances of one object type on a
+/// channel, the type as a whole is learned (a front end polling hundreds of
+/// points of a type may poll more later).
+pub const BACNET_TYPE_INSTANCES: u32 = 64;
+/// Most (channel, object type) instance counters kept while learning.
+const MAX_BACNET_COUNTERS: usize = 65_536;
 
 /// A link-layer endpoint: the IP only when the frame has one.
 fn l2_endpoint(s: &FlowSide) -> Endpoint {
@@ -1685,7 +1697,31 @@ impl Policy {
         let Some(obj) = m.detail().object else {
             return;
         };
-        let v = BACNET_OBJECT_TAG | (u64::from(obj.object_type) << 32) | u64::from(obj.instance);
+        let base = BACNET_OBJECT_TAG | (u64::from(obj.object_type) << 32);
+        if b.knows(k, Kind::Object, base | BACNET_ANY_INSTANCE) {
+            return;
+        }
+        let v = base | u64::from(obj.instance);
+        if b.learning() && !b.knows(k, Kind::Object, v) {
+            if self.bacnet_instances.len() >= MAX_BACNET_COUNTERS {
+                self.bacnet_instances.clear();
+            }
+            let n = self
+                .bacnet_instances
+                .entry((*k, obj.object_type))
+                .or_default();
+            *n += 1;
+            if *n >= BACNET_TYPE_INSTANCES {
+                b.observe(
+                    k,
+                    Kind::Object,
+                    base | BACNET_ANY_INSTANCE,
+                    true,
+                    a.ts.0,
+                    String::new,
+                );
+            }
+        }
         self.entry(b, a, k, ids::BACNET_OBJECT, Kind::Object, v, out, |_| {
             let ty = bacnet::names::object_type_name(obj.object_type);
             let inst = obj.instance;

@@ -906,3 +906,51 @@ fn detect_frames(b: &Baseline, frames: &[(i64, Vec<u8>)]) -> Vec<Detection> {
     )
     .0
 }
+
+#[test]
+fn bacnet_object_type_learned_when_instances_are_many() {
+    use otwatch_engines::policy::BACNET_TYPE_INSTANCES;
+    const S: i64 = 1_000_000_000;
+    let (c, s) = ([10, 10, 2, 10], [10, 10, 2, 30]);
+    let t0 = 1_700_000_000 * S;
+    for (n, type_learned) in [
+        (BACNET_TYPE_INSTANCES, true),
+        (BACNET_TYPE_INSTANCES - 1, false),
+    ] {
+        // Learning: analog-input 0..n, and analog-output 1.
+        let mut frames: Vec<(i64, Vec<u8>)> = (0..n)
+            .map(|i| {
+                (
+                    t0 + i64::from(i) * S / 10,
+                    bacnet_frame(c, s, None, None, (0, i)),
+                )
+            })
+            .collect();
+        frames.push((t0 + 20 * S, bacnet_frame(c, s, None, None, (1, 1))));
+        let mut b = Baseline::new();
+        b.learning.auto_end = false;
+        let (_, e) = run_frames(&frames, otwatch_engines::builtin(Catalog::builtin(), b));
+        let mut b = e.into_baseline();
+        b.set_learning(false, Timestamp(t0 + 30 * S));
+        let b = Baseline::from_json(&b.to_json()).unwrap();
+        let t1 = t0 + 100 * S;
+        let d = detect_frames(
+            &b,
+            &[
+                (t1, bacnet_frame(c, s, None, None, (0, 500))),
+                (t1 + S, bacnet_frame(c, s, None, None, (1, 2))),
+            ],
+        );
+        let objs: Vec<&str> = of(&d, ids::BACNET_OBJECT)
+            .iter()
+            .map(|x| x.key["object"].as_str())
+            .collect();
+        // Another analog-output instance is always new; analog-input 500
+        // only while fewer than BACNET_TYPE_INSTANCES inputs were learned.
+        if type_learned {
+            assert_eq!(objs, ["analog-output:2"], "{n}");
+        } else {
+            assert_eq!(objs, ["analog-input:500", "analog-output:2"], "{n}");
+        }
+    }
+}
