@@ -1683,7 +1683,8 @@ impl Policy {
                     (
                         ("object", format!("{label}:{net}")),
                         format!(
-                            "BACnet traffic between {c} and {s} routed {what} network {net}, not in the baseline"
+                            "BACnet traffic between {c} and {s} routed {what} network {net}{}, not in the baseline",
+                            if net == 0xffff { " (global broadcast)" } else { "" }
                         ),
                         String::new(),
                     )
