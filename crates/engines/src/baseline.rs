@@ -67,6 +67,41 @@ impl Kind {
     }
 }
 
+/// The channel address of a link-layer device (GOOSE, Sampled Values,
+/// Profinet DCP / RT have no IP): the modified EUI-64 IPv6 link-local
+/// address of its MAC (RFC 4291 appendix A), `fe80::` + MAC with the
+/// universal/local bit flipped and `ff:fe` in the middle. Reversible with
+/// [`mac_of_key`], so link-layer channels are saved and loaded like the rest.
+pub fn mac_key(mac: otwatch_core::MacAddr) -> IpAddr {
+    let m = mac.0;
+    IpAddr::V6(std::net::Ipv6Addr::from([
+        0xfe,
+        0x80,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        m[0] ^ 0x02,
+        m[1],
+        m[2],
+        0xff,
+        0xfe,
+        m[3],
+        m[4],
+        m[5],
+    ]))
+}
+
+/// The MAC of a [`mac_key`] address (`None` for any other address).
+pub fn mac_of_key(ip: IpAddr) -> Option<otwatch_core::MacAddr> {
+    let IpAddr::V6(v) = ip else { return None };
+    let o = v.octets();
+    (o[..8] == [0xfe, 0x80, 0, 0, 0, 0, 0, 0] && o[11] == 0xff && o[12] == 0xfe)
+        .then(|| otwatch_core::MacAddr([o[8] ^ 0x02, o[9], o[10], o[13], o[14], o[15]]))
+}
+
 /// One learned device.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

@@ -21,10 +21,10 @@ use otwatch_alerts::{Catalog, Detection, Endpoint};
 use otwatch_core::{Direction, FlowInfo, FlowSide, MsgKind, Proto, Timestamp, Transport};
 use otwatch_proto::event::{AppEvent, Event, Message};
 use otwatch_proto::ident::Subject;
-use otwatch_proto::{ads, enip, ftp, modbus, s7comm};
+use otwatch_proto::{ads, bacnet, enip, ftp, modbus, profinet_dcp, profinet_rt, s7comm};
 
 use crate::baseline::{
-    Baseline, ChanKey, Kind, ScenarioId, Seen, hash_bytes, hash_parts, hash_text,
+    Baseline, ChanKey, Kind, ScenarioId, Seen, hash_bytes, hash_parts, hash_text, mac_key,
 };
 
 /// Alert type ids reported by this engine (all in `crates/alerts/catalog.toml`).
@@ -76,8 +76,13 @@ pub mod ids {
     pub const HTTP_UA: &str = "http_user_agent";
     pub const HTTP_ACTIVITY: &str = "http_activity";
     pub const NAME_QUERY: &str = "name_query";
+    pub const BACNET_OBJECT: &str = "bacnet_object_access";
+    pub const BACNET_ROUTE: &str = "bacnet_route";
+    pub const GOOSE_SETTINGS: &str = "goose_message_type_settings";
+    pub const SV_SETTINGS: &str = "sv_message_type_settings";
+    pub const PROFINET_FRAME: &str = "profinet_frame_type";
 
-    pub const ALL: [&str; 47] = [
+    pub const ALL: [&str; 52] = [
         NEW_ASSET,
         FIELD_DEVICE,
         MODBUS_FC,
@@ -125,6 +130,11 @@ pub mod ids {
         HTTP_UA,
         HTTP_ACTIVITY,
         NAME_QUERY,
+        BACNET_OBJECT,
+        BACNET_ROUTE,
+        GOOSE_SETTINGS,
+        SV_SETTINGS,
+        PROFINET_FRAME,
     ];
 }
 
@@ -340,6 +350,8 @@ pub struct Policy {
     stats: Stats,
     /// The flow (and learning state) whose endpoints were last checked.
     last_flow: Option<(otwatch_core::FlowId, bool)>,
+    /// BACnet instances learned per (channel, object type) in this run.
+    bacnet_instances: HashMap<(ChanKey, u16), u32>,
 }
 
 fn endpoint(s: &FlowSide) -> Endpoint {
@@ -394,6 +406,7 @@ impl Policy {
             hasher: hashbrown::DefaultHashBuilder::default(),
             stats: Stats::default(),
             last_flow: None,
+            bacnet_instances: HashMap::new(),
         }
     }
 
@@ -777,6 +790,9 @@ impl Policy {
         if proto.is_ot() {
             self.identity(b, a, out);
         }
+        if f.transport == Transport::L2 {
+            self.link_layer(b, a, out);
+        }
         if !matches!(f.transport, Transport::Tcp | Transport::Udp) {
             return;
         }
@@ -790,6 +806,9 @@ impl Policy {
             proto,
             port: f.server.port,
         };
+        if let Message::Bacnet(m) = &a.msg {
+            self.bacnet(b, a, m, &k, out);
+        }
         if request {
             if proto == Proto::Modbus {
                 self.modbus(b, a, &k, out);
@@ -1579,6 +1598,328 @@ impl Policy {
     }
 }
 
+/// Value tags of BACnet channel entries (kind [`Kind::Object`]): an object
+/// `(type, instance)` and a routed network number.
+const BACNET_OBJECT_TAG: u64 = 2 << 48;
+const BACNET_ROUTE_TAG: u64 = 4 << 48;
+/// The instance of a BACnet "every instance of this type" entry (beyond the
+/// 22-bit instance range, so it never names a real object).
+const BACNET_ANY_INSTANCE: u64 = 0xffff_ffff;
+/// Once learning has seen this many instances of one object type on a
+/// channel, the type as a whole is learned (a front end polling hundreds of
+/// points of a type may poll more later).
+pub const BACNET_TYPE_INSTANCES: u32 = 64;
+/// Most (channel, object type) instance counters kept while learning.
+const MAX_BACNET_COUNTERS: usize = 65_536;
+
+/// A link-layer endpoint: the IP only when the frame has one.
+fn l2_endpoint(s: &FlowSide) -> Endpoint {
+    Endpoint {
+        ip: (!s.ip.is_unspecified()).then_some(s.ip),
+        mac: Some(s.mac),
+        port: None,
+    }
+}
+
+/// Decimal digits of `v`, written into `buf` (no allocation).
+fn dec(mut v: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// The stored text of a GOOSE / SV publication setting:
+/// `control block;dataset;confRev` (`-` for an absent confRev).
+fn settings_text(name: &[u8], dataset: &[u8], conf_rev: Option<u32>) -> String {
+    format!(
+        "{};{};{}",
+        text(name),
+        text(dataset),
+        conf_rev.map_or_else(|| "-".to_string(), |r| r.to_string())
+    )
+}
+
+/// A pending link-layer entry (built only when it is reported).
+struct L2Report {
+    src: Endpoint,
+    dst: Endpoint,
+    key: (&'static str, String),
+    message: String,
+    info: Option<(&'static str, String)>,
+    /// The stored text (text kinds).
+    stored: String,
+}
+
+/// The policy types of BACnet routing and objects and of link-layer OT
+/// protocols (GOOSE, Sampled Values, Profinet DCP / RT).
+impl Policy {
+    /// BACnet: NPDU network numbers per device pair (every message), and the
+    /// object of confirmed requests per channel.
+    fn bacnet(
+        &mut self,
+        b: &mut Baseline,
+        a: &AppEvent<'_>,
+        m: &bacnet::Message<'_>,
+        k: &ChanKey,
+        out: &mut Vec<Detection>,
+    ) {
+        let (c, s) = (a.flow.client.ip, a.flow.server.ip);
+        if let Some(n) = m.npdu {
+            for (tag, net) in [(0u64, n.dnet), (1, n.snet)] {
+                let Some(net) = net else { continue };
+                let v = BACNET_ROUTE_TAG | (tag << 16) | u64::from(net);
+                self.entry(b, a, k, ids::BACNET_ROUTE, Kind::Object, v, out, |_| {
+                    let (label, what) = if tag == 0 {
+                        ("dnet", "to destination")
+                    } else {
+                        ("snet", "from source")
+                    };
+                    (
+                        ("object", format!("{label}:{net}")),
+                        format!(
+                            "BACnet traffic between {c} and {s} routed {what} network {net}{}, not in the baseline",
+                            if net == 0xffff { " (global broadcast)" } else { "" }
+                        ),
+                        String::new(),
+                    )
+                });
+            }
+        }
+        let Some(h) = m.apdu else { return };
+        if h.pdu_type != bacnet::wire::pdu::CONFIRMED_REQUEST || a.dir != Direction::ToServer {
+            return;
+        }
+        let Some(obj) = m.detail().object else {
+            return;
+        };
+        let base = BACNET_OBJECT_TAG | (u64::from(obj.object_type) << 32);
+        if b.knows(k, Kind::Object, base | BACNET_ANY_INSTANCE) {
+            return;
+        }
+        let v = base | u64::from(obj.instance);
+        if b.learning() && !b.knows(k, Kind::Object, v) {
+            if self.bacnet_instances.len() >= MAX_BACNET_COUNTERS {
+                self.bacnet_instances.clear();
+            }
+            let n = self
+                .bacnet_instances
+                .entry((*k, obj.object_type))
+                .or_default();
+            *n += 1;
+            if *n >= BACNET_TYPE_INSTANCES {
+                b.observe(
+                    k,
+                    Kind::Object,
+                    base | BACNET_ANY_INSTANCE,
+                    true,
+                    a.ts.0,
+                    String::new,
+                );
+            }
+        }
+        self.entry(b, a, k, ids::BACNET_OBJECT, Kind::Object, v, out, |_| {
+            let ty = bacnet::names::object_type_name(obj.object_type);
+            let inst = obj.instance;
+            (
+                ("object", format!("{ty}:{inst}")),
+                format!(
+                    "{c} used BACnet {} on object {ty} {inst} of {s}, not in the baseline",
+                    m.service_name().unwrap_or("service")
+                ),
+                String::new(),
+            )
+        });
+    }
+
+    /// Link-layer OT frames, keyed by MAC ([`mac_key`] channels).
+    fn link_layer(&mut self, b: &mut Baseline, a: &AppEvent<'_>, out: &mut Vec<Detection>) {
+        let e = a.flow.endpoints(a.dir);
+        let (src, dst) = (e.src, e.dst);
+        match &a.msg {
+            Message::Goose(m) => {
+                let g = &m.goose;
+                let name = g.gocb_ref.or(g.go_id).unwrap_or_default();
+                let ds = g.dat_set.unwrap_or_default();
+                self.settings(b, a, src, dst, g.header.appid, name, ds, g.conf_rev, out);
+            }
+            Message::Sv(m) => {
+                let s = &m.asdu;
+                let name = s.sv_id.unwrap_or_default();
+                let ds = s.dat_set.unwrap_or_default();
+                self.settings(b, a, src, dst, m.header.appid, name, ds, s.conf_rev, out);
+            }
+            Message::ProfinetRt(m) => {
+                let (class, id) = (m.class, m.frame_id);
+                self.profinet(b, a, src, dst, u64::from(class), out, || {
+                    format!(
+                        "Profinet RT {} frames (frame id {id:#06x})",
+                        profinet_rt::class_name(class)
+                    )
+                });
+            }
+            Message::ProfinetDcp(m) => {
+                let (sid, sty) = (m.frame.service_id, m.frame.service_type);
+                let code = (u64::from(sid) << 8) | u64::from(sty);
+                self.profinet(b, a, src, dst, code, out, || {
+                    format!(
+                        "Profinet DCP {} {} (service {sid}, type {sty})",
+                        profinet_dcp::wire::service_name(sid),
+                        profinet_dcp::wire::service_type_name(sty)
+                    )
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// GOOSE / SV publication settings: publisher MAC × destination MAC ×
+    /// appid channel, one text entry per `control block;dataset;confRev`.
+    #[allow(clippy::too_many_arguments)]
+    fn settings(
+        &mut self,
+        b: &mut Baseline,
+        a: &AppEvent<'_>,
+        src: &FlowSide,
+        dst: &FlowSide,
+        appid: u16,
+        name: &[u8],
+        ds: &[u8],
+        conf_rev: Option<u32>,
+        out: &mut Vec<Detection>,
+    ) {
+        let proto = a.msg.proto();
+        let (ty, what) = match proto {
+            Proto::Goose => (ids::GOOSE_SETTINGS, "GOOSE control block"),
+            _ => (ids::SV_SETTINGS, "Sampled Values stream"),
+        };
+        let k = ChanKey {
+            client: mac_key(src.mac),
+            server: mac_key(dst.mac),
+            proto,
+            port: appid,
+        };
+        let mut buf = [0u8; 10];
+        let rev: &[u8] = match conf_rev {
+            Some(r) => dec(r, &mut buf),
+            None => b"-",
+        };
+        let h = match (std::str::from_utf8(name), std::str::from_utf8(ds)) {
+            (Ok(_), Ok(_)) => hash_parts(&[name, b";", ds, b";", rev]),
+            _ => hash_bytes(settings_text(name, ds, conf_rev).as_bytes()),
+        };
+        let (smac, dmac) = (src.mac, dst.mac);
+        self.link_entry(b, a, &k, ty, Kind::Symbol, h, out, || {
+            let n = text(name);
+            let rev = conf_rev.map_or_else(|| "none".to_string(), |r| r.to_string());
+            L2Report {
+                src: l2_endpoint(src),
+                // The aggregation key is (src, object): the destination is
+                // an info field.
+                dst: Endpoint::default(),
+                message: format!(
+                    "{smac} published {what} {n:?} (dataset {:?}, appid {appid:#06x}, confRev {rev}) to {dmac}, a combination not in the baseline",
+                    text(ds)
+                ),
+                key: ("object", n),
+                info: Some(("destination", dmac.to_string())),
+                stored: settings_text(name, ds, conf_rev),
+            }
+        });
+    }
+
+    /// Profinet RT frame classes and DCP services per source → destination MAC.
+    #[allow(clippy::too_many_arguments)]
+    fn profinet(
+        &mut self,
+        b: &mut Baseline,
+        a: &AppEvent<'_>,
+        src: &FlowSide,
+        dst: &FlowSide,
+        code: u64,
+        out: &mut Vec<Detection>,
+        what: impl FnOnce() -> String,
+    ) {
+        let k = ChanKey {
+            client: mac_key(src.mac),
+            server: mac_key(dst.mac),
+            proto: a.msg.proto(),
+            port: 0,
+        };
+        let (smac, dmac) = (src.mac, dst.mac);
+        self.link_entry(
+            b,
+            a,
+            &k,
+            ids::PROFINET_FRAME,
+            Kind::FunctionCode,
+            code,
+            out,
+            || L2Report {
+                src: l2_endpoint(src),
+                dst: l2_endpoint(dst),
+                key: ("function_code", code.to_string()),
+                message: format!("{smac} sent {} to {dmac}, not in the baseline", what()),
+                info: None,
+                stored: String::new(),
+            },
+        );
+    }
+
+    /// One link-layer channel entry: known → nothing; learning → learned;
+    /// else reported (as [`Policy::entry`], with MAC endpoints).
+    #[allow(clippy::too_many_arguments)]
+    fn link_entry(
+        &mut self,
+        b: &mut Baseline,
+        a: &AppEvent<'_>,
+        k: &ChanKey,
+        ty: &'static str,
+        kind: Kind,
+        value: u64,
+        out: &mut Vec<Detection>,
+        describe: impl FnOnce() -> L2Report,
+    ) {
+        if b.knows(k, kind, value) {
+            return;
+        }
+        if b.learning() {
+            b.observe(k, kind, value, true, a.ts.0, || describe().stored);
+            return;
+        }
+        if !self.due(ty, self.sig((k, kind, value)), a.ts.0) {
+            return;
+        }
+        let r = describe();
+        let stored = if kind.numeric() {
+            value.to_string()
+        } else {
+            r.stored
+        };
+        self.emit(
+            Report {
+                ty,
+                ts: a.ts,
+                src: r.src,
+                dst: r.dst,
+                proto: Some(k.proto),
+                key: Some(r.key),
+                message: r.message,
+                info: r.info,
+                info2: None,
+                flow: Some(a.flow.id),
+                learn: vec![Learnable::Entry(*k, kind, value, stored)],
+            },
+            out,
+        );
+    }
+}
+
 /// [`hash_bytes`] of the lower-cased dotted form of a DNS name (as
 /// `Name::to_dotted` writes it, escapes included), without building it.
 fn dns_name_hash(n: &otwatch_proto::dns::wire::Name<'_>) -> u64 {
@@ -1657,7 +1998,12 @@ fn config_op(a: &AppEvent<'_>) -> Option<(&'static str, Cow<'static, str>)> {
 /// The (type, src, dst, other key value) of a detection, as the alert
 /// manager's `ScenarioKey` would hold it.
 pub fn report_key(d: &Detection) -> ReportKey {
-    let ip = |e: &Endpoint| e.ip.map(|i| i.to_string()).unwrap_or_default();
+    // As the manager's endpoint id: the IP, else the MAC (link layer).
+    let ip = |e: &Endpoint| match (e.ip, e.mac) {
+        (Some(i), _) => i.to_string(),
+        (None, Some(m)) => m.to_string(),
+        (None, None) => String::new(),
+    };
     let other = d.key.values().next().cloned().unwrap_or_default();
     (d.type_id, ip(&d.src), ip(&d.dst), other)
 }

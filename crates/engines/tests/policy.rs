@@ -187,6 +187,10 @@ const PAIRS: &[(&str, &[&str])] = &[
         &[ids::MMS_SERVICE, ids::MMS_PROGRAM, ids::PROGRAMMING],
     ),
     ("opcua_normal", &[ids::OPCUA]),
+    ("bacnet_normal", &[ids::BACNET_OBJECT]),
+    ("goose_normal", &[ids::GOOSE_SETTINGS]),
+    ("sv_stream", &[ids::SV_SETTINGS]),
+    ("profinet_io", &[ids::PROFINET_FRAME]),
 ];
 
 const ABNORMAL: &[&str] = &[
@@ -197,6 +201,10 @@ const ABNORMAL: &[&str] = &[
     "iec104_control",
     "mms_abnormal",
     "opcua_abnormal",
+    "bacnet_abnormal",
+    "goose_abnormal",
+    "sv_abnormal",
+    "profinet_abnormal",
 ];
 
 #[test]
@@ -616,4 +624,333 @@ fn enip_io_connection() {
     assert!(io[0].message.contains("connection id"), "{}", io[0].message);
     let b = learn(&["enip_normal"]);
     assert!(of(&detect(&b, "enip_normal"), ids::ENIP_IO).is_empty());
+}
+
+/// (normal, abnormal, type) of the BACnet object and link-layer types.
+const NEW_TYPES: &[(&str, &str, &str)] = &[
+    ("bacnet_normal", "bacnet_abnormal", ids::BACNET_OBJECT),
+    ("goose_normal", "goose_abnormal", ids::GOOSE_SETTINGS),
+    ("sv_stream", "sv_abnormal", ids::SV_SETTINGS),
+    ("profinet_io", "profinet_abnormal", ids::PROFINET_FRAME),
+    ("profinet_dcp", "profinet_abnormal", ids::PROFINET_FRAME),
+];
+
+#[test]
+fn bacnet_and_link_layer_types_have_concrete_messages() {
+    let b = learn(&["bacnet_normal"]);
+    let d = detect(&b, "bacnet_abnormal");
+    let o = of(&d, ids::BACNET_OBJECT);
+    let objs: Vec<&str> = o.iter().map(|x| x.key["object"].as_str()).collect();
+    assert!(objs.contains(&"binary-output:1"), "{objs:?}");
+    assert!(objs.contains(&"analog-output:2"), "{objs:?}");
+    // The polled objects (analog-input 1...) were learned.
+    assert!(
+        !objs.iter().any(|o| o.starts_with("analog-input")),
+        "{objs:?}"
+    );
+    assert!(
+        o[0].message
+            .contains("writeProperty on object binary-output 1")
+    );
+
+    let b = learn(&["goose_normal"]);
+    let d = detect(&b, "goose_abnormal");
+    let g = of(&d, ids::GOOSE_SETTINGS);
+    assert!(
+        g.iter().any(|x| x.message.contains("confRev 2")
+            && x.key["object"] == "SEL751_1CFG/LLN0$GO$GooseDSet1"),
+        "{g:?}"
+    );
+    // Link layer: the publisher is keyed by MAC (no IP), the multicast
+    // destination is an info field.
+    assert!(g.iter().all(|x| x.src.ip.is_none() && x.src.mac.is_some()));
+    assert!(g.iter().all(|x| x.info.contains_key("destination")));
+
+    let b = learn(&["sv_stream"]);
+    let d = detect(&b, "sv_abnormal");
+    let sv = of(&d, ids::SV_SETTINGS);
+    assert_eq!(sv.len(), 1, "{sv:?}");
+    assert_eq!(sv[0].key["object"], "SAM600MU0101");
+    assert!(sv[0].message.contains("confRev 2"), "{}", sv[0].message);
+
+    let b = learn(&["profinet_dcp", "profinet_io"]);
+    let d = detect(&b, "profinet_abnormal");
+    let p = of(&d, ids::PROFINET_FRAME);
+    let codes: Vec<&str> = p.iter().map(|x| x.key["function_code"].as_str()).collect();
+    // DCP Identify request (5 × 256) and Set request (4 × 256) from the
+    // laptop, the high-priority alarm class (5); not the cyclic RT_CLASS_1
+    // frames (3) learned from profinet_io.
+    for c in ["1280", "1024", "5"] {
+        assert!(codes.contains(&c), "{c} not in {codes:?}");
+    }
+    assert!(!codes.contains(&"3"), "{codes:?}");
+    assert!(p.iter().all(|x| x.message.contains("3c:52:82:4d:19:07")
+        || x.message.contains("alarm_high")
+        || x.message.contains("to 3c:52:82:4d:19:07")));
+}
+
+#[test]
+fn bacnet_and_link_layer_types_learn_and_unlearn() {
+    let cat = Catalog::builtin();
+    for (normal, abnormal, ty) in NEW_TYPES {
+        let b = learn(&[normal]);
+        let (d, mut e) = run(abnormal, otwatch_engines::builtin(cat, b));
+        let hits = of(&d, ty);
+        assert!(!hits.is_empty(), "{normal} -> {abnormal}: no {ty}");
+        let key = ScenarioKey::of(cat.get(ty).unwrap(), hits[0]);
+        let same = |d: &[Detection]| {
+            d.iter()
+                .filter(|x| x.type_id == *ty && ScenarioKey::of(cat.get(ty).unwrap(), x) == key)
+                .count()
+        };
+        assert!(e.learn(&key, hits[0].ts), "{key}");
+        // Learned, and saved / loaded: the scenario is silent.
+        let learned = Baseline::from_json(&e.baseline().to_json()).unwrap();
+        assert_eq!(same(&detect(&learned, abnormal)), 0, "{key} after learn");
+        // Unlearn brings it back.
+        assert!(e.unlearn(&key), "{key}");
+        assert!(
+            same(&detect(e.baseline(), abnormal)) > 0,
+            "{key} after unlearn"
+        );
+    }
+}
+
+#[test]
+fn bacnet_and_link_layer_types_in_the_manager() {
+    let cat = Catalog::builtin();
+    for (normal, abnormal, ty) in NEW_TYPES {
+        let d = detect(&learn(&[normal]), abnormal);
+        let x = of(&d, ty)[0].clone();
+        let mut m = manager();
+        let Outcome::Created(id) = m.ingest(x.clone()) else {
+            panic!("{ty}: not created")
+        };
+        // Learnable, not mutable (catalog).
+        assert!(m.mute(&id, x.ts).is_err(), "{ty}");
+        m.learn(&id, x.ts).unwrap();
+        assert_eq!(
+            m.ingest(x.clone()),
+            Outcome::Suppressed(Suppression::Learned),
+            "{ty}"
+        );
+        let mut m = manager();
+        m.set_exclusions(vec![ExclusionRule {
+            name: "commissioning".into(),
+            time_zone: UtcOffset(0),
+            windows: vec![],
+            devices: vec![],
+            titles: vec![cat.get(ty).unwrap().title.clone()],
+            sensors: vec![],
+        }])
+        .unwrap();
+        assert!(matches!(m.ingest(x), Outcome::Excluded(_)), "{ty}");
+    }
+}
+
+#[test]
+fn disabled_link_layer_type_is_silent() {
+    let o =
+        otwatch_alerts::Overrides::from_toml_str("[types.profinet_frame_type]\nenabled = false\n")
+            .unwrap();
+    let cat = Catalog::builtin().with_overrides(&o).unwrap();
+    let b = learn(&["profinet_io"]);
+    let (d, _) = run("profinet_abnormal", otwatch_engines::builtin(&cat, b));
+    assert!(of(&d, ids::PROFINET_FRAME).is_empty());
+}
+
+#[test]
+fn mac_channel_addresses_round_trip() {
+    use otwatch_core::MacAddr;
+    use otwatch_engines::baseline::{mac_key, mac_of_key};
+    let m = MacAddr([0x00, 0x0e, 0x8c, 0x8a, 0x31, 0x07]);
+    let k = mac_key(m);
+    assert_eq!(k.to_string(), "fe80::20e:8cff:fe8a:3107");
+    assert_eq!(mac_of_key(k), Some(m));
+    assert_eq!(mac_of_key("10.0.0.1".parse().unwrap()), None);
+    assert_eq!(mac_of_key("fe80::1".parse().unwrap()), None);
+    // A learned link-layer baseline names its channels by these addresses.
+    let j = String::from_utf8(learn(&["goose_normal"]).to_json()).unwrap();
+    assert!(j.contains("\"fe80::230:a7ff:fe1d:7511\""), "{j}");
+    assert!(j.contains("SEL751_1CFG/LLN0$GO$GooseDSet1;SEL751_1CFG/LLN0$DSet1;1"));
+}
+
+/// One BACnet/IP datagram (Ethernet, IPv4, UDP 47808, BVLC unicast) with
+/// an NPDU routed to `dnet` / from `snet` and a ReadProperty request of
+/// `(object type, instance)` present-value.
+fn bacnet_frame(
+    src: [u8; 4],
+    dst: [u8; 4],
+    dnet: Option<u16>,
+    snet: Option<u16>,
+    obj: (u16, u32),
+) -> Vec<u8> {
+    let mut npdu = vec![1u8, 0x04];
+    if let Some(n) = dnet {
+        npdu[1] |= 0x20;
+        npdu.extend_from_slice(&n.to_be_bytes());
+        npdu.extend_from_slice(&[1, 7]);
+    }
+    if let Some(n) = snet {
+        npdu[1] |= 0x08;
+        npdu.extend_from_slice(&n.to_be_bytes());
+        npdu.extend_from_slice(&[1, 9]);
+    }
+    if dnet.is_some() {
+        npdu.push(255);
+    }
+    let oid = (u32::from(obj.0) << 22) | obj.1;
+    npdu.extend_from_slice(&[0x00, 0x05, 0x01, 0x0c, 0x0c]);
+    npdu.extend_from_slice(&oid.to_be_bytes());
+    npdu.extend_from_slice(&[0x19, 0x55]);
+    let mut bvlc = vec![0x81, 0x0a];
+    bvlc.extend_from_slice(&((npdu.len() + 4) as u16).to_be_bytes());
+    bvlc.extend(npdu);
+    let mut udp = Vec::new();
+    udp.extend_from_slice(&47808u16.to_be_bytes());
+    udp.extend_from_slice(&47808u16.to_be_bytes());
+    udp.extend_from_slice(&((bvlc.len() + 8) as u16).to_be_bytes());
+    udp.extend_from_slice(&[0, 0]);
+    udp.extend(bvlc);
+    let mut ip = vec![0x45, 0, 0, 0, 0, 1, 0, 0, 64, 17, 0, 0];
+    ip[2..4].copy_from_slice(&((udp.len() + 20) as u16).to_be_bytes());
+    ip.extend_from_slice(&src);
+    ip.extend_from_slice(&dst);
+    let sum: u32 = ip
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum();
+    let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
+    ip[10..12].copy_from_slice(&sum.to_be_bytes());
+    ip.extend(udp);
+    let mut eth = vec![
+        0x02, 0, 0, 0, 0, dst[3], 0x02, 0, 0, 0, 0, src[3], 0x08, 0x00,
+    ];
+    eth.extend(ip);
+    eth
+}
+
+fn run_frames(frames: &[(i64, Vec<u8>)], e: Engines) -> (Vec<Detection>, Engines) {
+    let mut p = Pipeline::new(Config::default(), e);
+    let mut out = Vec::new();
+    for (i, (t, data)) in frames.iter().enumerate() {
+        p.process(&Packet {
+            ts: Timestamp(*t),
+            link: LinkType::from_linktype(1).unwrap(),
+            data,
+            orig_len: data.len() as u32,
+            input: 0,
+            record: i as u64 + 1,
+        });
+        out.extend(p.sink_mut().drain());
+    }
+    p.finish();
+    let mut e = p.into_sink();
+    e.finish();
+    out.extend(e.drain());
+    (out, e)
+}
+
+#[test]
+fn bacnet_routes_and_objects() {
+    const S: i64 = 1_000_000_000;
+    let (c, s) = ([10, 10, 2, 10], [10, 10, 2, 30]);
+    let t0 = 1_700_000_000 * S;
+    // Learning: the front end reads analog-input 1 behind the router on
+    // network 5; the router answers for network 5 (source network).
+    let normal = |t: i64| {
+        vec![
+            (t, bacnet_frame(c, s, Some(5), None, (0, 1))),
+            (t + S, bacnet_frame(c, s, Some(5), None, (0, 1))),
+            (t + 2 * S, bacnet_frame(c, s, None, Some(5), (0, 1))),
+        ]
+    };
+    let mut b = Baseline::new();
+    b.learning.auto_end = false;
+    let (d, e) = run_frames(&normal(t0), otwatch_engines::builtin(Catalog::builtin(), b));
+    assert!(policy_types(&d).is_empty(), "{:?}", policy_types(&d));
+    let mut b = e.into_baseline();
+    b.set_learning(false, Timestamp(t0 + 10 * S));
+    let b = Baseline::from_json(&b.to_json()).unwrap();
+    // The same traffic after learning: nothing.
+    let d = detect_frames(&b, &normal(t0 + 100 * S));
+    assert!(policy_types(&d).is_empty(), "{:?}", policy_types(&d));
+    // A new destination network, a new source network, a new object.
+    let t1 = t0 + 200 * S;
+    let d = detect_frames(
+        &b,
+        &[
+            (t1, bacnet_frame(c, s, Some(6), None, (0, 1))),
+            (t1 + S, bacnet_frame(c, s, None, Some(7), (0, 1))),
+            (t1 + 2 * S, bacnet_frame(c, s, Some(5), None, (1, 4))),
+        ],
+    );
+    let r = of(&d, ids::BACNET_ROUTE);
+    let nets: Vec<&str> = r.iter().map(|x| x.key["object"].as_str()).collect();
+    assert_eq!(nets, ["dnet:6", "snet:7"], "{r:?}");
+    assert!(
+        r[0].message.contains("to destination network 6"),
+        "{}",
+        r[0].message
+    );
+    let o = of(&d, ids::BACNET_OBJECT);
+    assert_eq!(o.len(), 1, "{o:?}");
+    assert_eq!(o[0].key["object"], "analog-output:4");
+    assert_eq!(policy_types(&d).len(), 2, "{:?}", policy_types(&d));
+}
+
+fn detect_frames(b: &Baseline, frames: &[(i64, Vec<u8>)]) -> Vec<Detection> {
+    run_frames(
+        frames,
+        otwatch_engines::builtin(Catalog::builtin(), b.clone()),
+    )
+    .0
+}
+
+#[test]
+fn bacnet_object_type_learned_when_instances_are_many() {
+    use otwatch_engines::policy::BACNET_TYPE_INSTANCES;
+    const S: i64 = 1_000_000_000;
+    let (c, s) = ([10, 10, 2, 10], [10, 10, 2, 30]);
+    let t0 = 1_700_000_000 * S;
+    for (n, type_learned) in [
+        (BACNET_TYPE_INSTANCES, true),
+        (BACNET_TYPE_INSTANCES - 1, false),
+    ] {
+        // Learning: analog-input 0..n, and analog-output 1.
+        let mut frames: Vec<(i64, Vec<u8>)> = (0..n)
+            .map(|i| {
+                (
+                    t0 + i64::from(i) * S / 10,
+                    bacnet_frame(c, s, None, None, (0, i)),
+                )
+            })
+            .collect();
+        frames.push((t0 + 20 * S, bacnet_frame(c, s, None, None, (1, 1))));
+        let mut b = Baseline::new();
+        b.learning.auto_end = false;
+        let (_, e) = run_frames(&frames, otwatch_engines::builtin(Catalog::builtin(), b));
+        let mut b = e.into_baseline();
+        b.set_learning(false, Timestamp(t0 + 30 * S));
+        let b = Baseline::from_json(&b.to_json()).unwrap();
+        let t1 = t0 + 100 * S;
+        let d = detect_frames(
+            &b,
+            &[
+                (t1, bacnet_frame(c, s, None, None, (0, 500))),
+                (t1 + S, bacnet_frame(c, s, None, None, (1, 2))),
+            ],
+        );
+        let objs: Vec<&str> = of(&d, ids::BACNET_OBJECT)
+            .iter()
+            .map(|x| x.key["object"].as_str())
+            .collect();
+        // Another analog-output instance is always new; analog-input 500
+        // only while fewer than BACNET_TYPE_INSTANCES inputs were learned.
+        if type_learned {
+            assert_eq!(objs, ["analog-output:2"], "{n}");
+        } else {
+            assert_eq!(objs, ["analog-input:500", "analog-output:2"], "{n}");
+        }
+    }
 }
