@@ -138,6 +138,18 @@ impl Device {
         self.firmware.as_deref() == Some(fw) || self.firmwares.iter().any(|f| f == fw)
     }
 
+    /// Records the version of one component (`tagged` = component prefix +
+    /// version, see the policy engine); other versions of the same component
+    /// are replaced; `plain` becomes the device's shown firmware.
+    pub fn learn_component_firmware(&mut self, comp: &str, tagged: &str, plain: &str) {
+        self.firmwares.retain(|f| !f.starts_with(comp));
+        if self.firmwares.len() >= MAX_FIRMWARES {
+            self.firmwares.remove(0);
+        }
+        self.firmwares.push(tagged.to_string());
+        self.firmware = Some(plain.to_string());
+    }
+
     /// Records `fw` as the device's current (learned) firmware.
     pub fn learn_firmware(&mut self, fw: &str) {
         if !self.firmwares.iter().any(|f| f == fw) {

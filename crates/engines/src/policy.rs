@@ -281,7 +281,14 @@ impl Learnable {
             Learnable::Firmware(ip, fw) => {
                 b.see_device(*ip, None, now);
                 if let Some(d) = b.device_mut(*ip) {
-                    d.learn_firmware(fw);
+                    // `source|model|version` (see `firmware_component`).
+                    let cut = fw
+                        .find('|')
+                        .and_then(|i| fw[i + 1..].find('|').map(|j| i + j + 2));
+                    match cut {
+                        Some(c) => d.learn_component_firmware(&fw[..c], fw, &fw[c..]),
+                        None => d.learn_firmware(fw),
+                    }
                 }
             }
             Learnable::Conn(c, s, p) => {
@@ -1523,16 +1530,44 @@ impl Policy {
             .as_deref()
             .map(str::trim)
             .filter(|f| !f.is_empty());
+        // Versions are compared per component: one address can host several
+        // (a Beckhoff IPC answers ReadDeviceInfo per AMS port with each
+        // runtime's version, and its discovery reply with the TwinCAT
+        // version). A component first seen is learned, not a change.
         let fw_change = match fw {
             None => None,
-            Some(new) if d.firmware.is_none() || learning => {
-                if !d.knows_firmware(new) || d.firmware.as_deref() != Some(new) {
-                    d.learn_firmware(new);
+            Some(new) => {
+                let comp = firmware_component(&id);
+                let tagged = format!("{comp}{new}");
+                // A plain (untagged) entry: learned from an alert of an
+                // earlier run, or from a baseline of an older version.
+                if d.knows_firmware(&tagged) || d.firmwares.iter().any(|f| f == new) {
+                    None
+                } else {
+                    let old = d
+                        .firmwares
+                        .iter()
+                        .find(|f| f.starts_with(comp.as_str()))
+                        .map(|f| f[comp.len()..].to_string())
+                        .or_else(|| {
+                            // Only untagged versions (a baseline written
+                            // before components, or set by hand): the device
+                            // is one component.
+                            d.firmwares
+                                .iter()
+                                .all(|f| !f.contains('|'))
+                                .then(|| d.firmware.clone())
+                                .flatten()
+                        });
+                    match old {
+                        Some(old) if !learning => Some((old, new.to_string(), tagged)),
+                        _ => {
+                            d.learn_component_firmware(&comp, &tagged, new);
+                            None
+                        }
+                    }
                 }
-                None
             }
-            Some(new) if d.knows_firmware(new) => None,
-            Some(new) => Some((d.firmware.clone().unwrap_or_default(), new.to_string())),
         };
         if learning {
             return;
@@ -1562,7 +1597,7 @@ impl Policy {
                 out,
             );
         }
-        if let Some((old, new)) = fw_change {
+        if let Some((old, new, tagged)) = fw_change {
             let vendor = id.vendor.as_deref().unwrap_or("").to_ascii_lowercase();
             let ty = match proto {
                 Proto::Ads => ids::FIRMWARE_BECKHOFF,
@@ -1589,7 +1624,7 @@ impl Policy {
                         info: Some(("previous", old)),
                         info2: None,
                         flow: Some(f.id),
-                        learn: vec![Learnable::Firmware(ip, new)],
+                        learn: vec![Learnable::Firmware(ip, tagged)],
                     },
                     out,
                 );
@@ -2010,3 +2045,13 @@ pub fn report_key(d: &Detection) -> ReportKey {
 
 #[cfg(test)]
 mod tests;
+
+/// The component an identity's firmware belongs to, as a prefix of the
+/// stored version (`source|model|`).
+fn firmware_component(id: &otwatch_proto::ident::Identity<'_>) -> String {
+    format!(
+        "{}|{}|",
+        id.source,
+        id.model.as_deref().or(id.module.as_deref()).unwrap_or("")
+    )
+}
