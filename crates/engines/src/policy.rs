@@ -357,6 +357,8 @@ pub struct Policy {
     stats: Stats,
     /// The flow (and learning state) whose endpoints were last checked.
     last_flow: Option<(otwatch_core::FlowId, bool)>,
+    /// The last flow whose server was seen answering.
+    last_answer: Option<otwatch_core::FlowId>,
     /// BACnet instances learned per (channel, object type) in this run.
     bacnet_instances: HashMap<(ChanKey, u16), u32>,
 }
@@ -413,6 +415,7 @@ impl Policy {
             hasher: hashbrown::DefaultHashBuilder::default(),
             stats: Stats::default(),
             last_flow: None,
+            last_answer: None,
             bacnet_instances: HashMap::new(),
         }
     }
@@ -577,17 +580,24 @@ impl Policy {
 
     fn flow_start(&mut self, b: &mut Baseline, f: &FlowInfo, out: &mut Vec<Detection>) {
         let ts = f.first_seen;
-        for s in [&f.client, &f.server] {
-            if real_host(s.ip) {
-                self.device(b, s.ip, Some(s.mac), ts, Some(f.id), out);
-            }
+        // After learning a device is seen when it sends: the client now, the
+        // server when it answers (`app`, `flow_end`) — the targets of a scan
+        // that never answer are not new assets. While learning, the devices
+        // addressed are authorized too (a server that is silent during
+        // learning is still part of the plant).
+        if real_host(f.client.ip) {
+            self.device(b, f.client.ip, Some(f.client.mac), ts, Some(f.id), out);
+        }
+        if (b.learning() || f.pkts[Direction::ToClient.idx()] > 0) && real_host(f.server.ip) {
+            self.device(b, f.server.ip, Some(f.server.mac), ts, Some(f.id), out);
         }
         if !matches!(f.transport, Transport::Tcp | Transport::Udp) {
             return;
         }
         let learning = b.learning();
-        // Multicast / broadcast: per source, group and port.
-        if group(f.server.ip) {
+        // Multicast / broadcast: per source, group and port (TCP cannot be
+        // sent to a group: a TCP flow to an x.y.z.255 address is unicast).
+        if f.transport == Transport::Udp && group(f.server.ip) {
             if b.knows_conn(f.client.ip, f.server.ip, f.server.port) {
                 return;
             }
@@ -709,6 +719,16 @@ impl Policy {
     /// Connection-based rules, judged when the flow ends and the server
     /// answered (TCP): SSH, SMB, database, new port.
     fn flow_end(&mut self, b: &mut Baseline, f: &FlowInfo, out: &mut Vec<Detection>) {
+        if f.pkts[Direction::ToClient.idx()] > 0 && real_host(f.server.ip) {
+            self.device(
+                b,
+                f.server.ip,
+                Some(f.server.mac),
+                f.last_seen,
+                Some(f.id),
+                out,
+            );
+        }
         if f.transport != Transport::Tcp
             || f.pkts[Direction::ToClient.idx()] == 0
             || f.pkts[Direction::ToServer.idx()] == 0
@@ -776,6 +796,13 @@ impl Policy {
     fn app(&mut self, b: &mut Baseline, a: &AppEvent<'_>, out: &mut Vec<Detection>) {
         let f = a.flow;
         let proto = a.msg.proto();
+        // The server answered: it is a device (once per flow).
+        if a.dir == Direction::ToClient && self.last_answer != Some(f.id) {
+            self.last_answer = Some(f.id);
+            if f.transport != Transport::L2 && real_host(f.server.ip) {
+                self.device(b, f.server.ip, Some(f.server.mac), a.ts, Some(f.id), out);
+            }
+        }
         // Subnet learning and the new-asset check once per flow and learning
         // state (not per message).
         let flow_key = (f.id, b.learning());
