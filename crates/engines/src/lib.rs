@@ -108,6 +108,9 @@ impl Focus {
         exempt.insert(operational::ids::TRAFFIC_RESUMED.to_string());
         // Custom rules: the user asked for exactly this traffic.
         exempt.insert(custom::TYPE_ID.to_string());
+        // LLDP has no IP to place in a subnet; switches and OT devices use it
+        // alike, and the alert fires only after learning.
+        exempt.insert(policy::ids::LLDP_CONFIG.to_string());
         Focus { exempt }
     }
 

@@ -81,8 +81,9 @@ pub mod ids {
     pub const GOOSE_SETTINGS: &str = "goose_message_type_settings";
     pub const SV_SETTINGS: &str = "sv_message_type_settings";
     pub const PROFINET_FRAME: &str = "profinet_frame_type";
+    pub const LLDP_CONFIG: &str = "new_lldp_device_configuration";
 
-    pub const ALL: [&str; 52] = [
+    pub const ALL: [&str; 53] = [
         NEW_ASSET,
         FIELD_DEVICE,
         MODBUS_FC,
@@ -135,6 +136,7 @@ pub mod ids {
         GOOSE_SETTINGS,
         SV_SETTINGS,
         PROFINET_FRAME,
+        LLDP_CONFIG,
     ];
 }
 
@@ -1698,6 +1700,19 @@ fn dec(mut v: u32, buf: &mut [u8; 10]) -> &[u8] {
 
 /// The stored text of a GOOSE / SV publication setting:
 /// `control block;dataset;confRev` (`-` for an absent confRev).
+/// The announced LLDP configuration, as shown and stored.
+fn lldp_text(l: &otwatch_proto::lldp::wire::Lldp<'_>) -> String {
+    let opt = |v: Option<&[u8]>| v.map(text).unwrap_or_default();
+    format!(
+        "system {:?}, description {:?}, port {:?} ({:?}), capabilities {:#06x}",
+        opt(l.sys_name),
+        opt(l.sys_desc),
+        text(l.port_id),
+        opt(l.port_desc),
+        l.caps_enabled
+    )
+}
+
 fn settings_text(name: &[u8], dataset: &[u8], conf_rev: Option<u32>) -> String {
     format!(
         "{};{};{}",
@@ -1836,8 +1851,46 @@ impl Policy {
                     )
                 });
             }
+            Message::Lldp(m) => self.lldp(b, a, src, &m.lldp, out),
             _ => {}
         }
+    }
+
+    /// LLDP: the configuration a device announces (chassis and port ids,
+    /// port description, system name and description, capabilities), one
+    /// text entry per configuration on the sender's LLDP channel.
+    fn lldp(
+        &mut self,
+        b: &mut Baseline,
+        a: &AppEvent<'_>,
+        src: &FlowSide,
+        l: &otwatch_proto::lldp::wire::Lldp<'_>,
+        out: &mut Vec<Detection>,
+    ) {
+        let k = ChanKey {
+            client: mac_key(src.mac),
+            server: mac_key(otwatch_core::MacAddr::BROADCAST),
+            proto: Proto::Lldp,
+            port: 0,
+        };
+        // LLDP frames are rare (one per port every 30 s): the configuration
+        // text is built for each and hashed as it is stored, so a reloaded
+        // baseline recognises it.
+        let cfg = lldp_text(l);
+        let h = hash_bytes(cfg.as_bytes());
+        let smac = src.mac;
+        self.link_entry(b, a, &k, ids::LLDP_CONFIG, Kind::Symbol, h, out, || {
+            L2Report {
+                src: l2_endpoint(src),
+                dst: Endpoint::default(),
+                message: format!(
+                    "{smac} announced over LLDP a configuration not in the baseline: {cfg}"
+                ),
+                key: ("value", cfg.clone()),
+                info: None,
+                stored: cfg,
+            }
+        });
     }
 
     /// GOOSE / SV publication settings: publisher MAC × destination MAC ×

@@ -954,3 +954,24 @@ fn bacnet_object_type_learned_when_instances_are_many() {
         }
     }
 }
+
+#[test]
+fn lldp_configuration_not_in_the_baseline() {
+    // The switch of it_infra announces two ports over LLDP.
+    let b = learn(&["it_infra"]);
+    assert!(of(&detect(&b, "it_infra"), ids::LLDP_CONFIG).is_empty());
+    // Through a saved and reloaded baseline too.
+    let b2 = Baseline::from_json(&b.to_json()).unwrap();
+    assert!(of(&detect(&b2, "it_infra"), ids::LLDP_CONFIG).is_empty());
+    // A baseline without it: each announced configuration is new, from the
+    // switch's MAC (no IP), with the configuration in the message.
+    let b = learn(&["modbus_polling"]);
+    let d = detect(&b, "it_infra");
+    let l = of(&d, ids::LLDP_CONFIG);
+    assert_eq!(l.len(), 2, "{:?}", policy_types(&d));
+    for x in &l {
+        assert!(x.src.ip.is_none() && x.src.mac.is_some(), "{x:?}");
+        assert!(x.message.contains("port \"port-00"), "{}", x.message);
+        assert!(x.key.contains_key("value"));
+    }
+}
