@@ -24,6 +24,7 @@ use otwatch_proto::event::{AppEvent, Event, Message};
 use otwatch_proto::{bacnet, dhcp, dnp3, enip, goose, mms, opcua, profinet_dcp, srtp, sv};
 
 use crate::Engine;
+use crate::ring::{RING, Ring};
 
 /// Alert type ids used by this engine (all in `crates/alerts/catalog.toml`).
 pub mod ids {
@@ -92,8 +93,6 @@ const NS: i64 = 1_000_000_000;
 pub const MAX_KEYS: usize = 4096;
 /// Entries idle for longer than this are the first to go when a table is full.
 const IDLE_NS: i64 = 3600 * NS;
-/// Timestamps kept per key (caps the `count` thresholds).
-const RING: usize = 16;
 /// A reported failure key reports again at most this often (or once per
 /// its window when that is longer), with the failures seen since.
 pub const REPEAT_NS: i64 = 600 * NS;
@@ -103,44 +102,6 @@ pub const BACKUP_RUN_NS: i64 = 600 * NS;
 pub const BACKUP_MIN_PERIOD_NS: i64 = 900 * NS;
 /// Backup runs needed before the period is trusted (2 equal intervals).
 const BACKUP_RUNS: usize = 3;
-
-/// Fixed-size ring of timestamps (ns), newest last.
-#[derive(Clone, Copy, Debug, Default)]
-struct Ring {
-    ts: [i64; RING],
-    len: u8,
-    head: u8,
-}
-
-impl Ring {
-    fn push(&mut self, t: i64) {
-        let i = (self.head as usize + self.len as usize) % RING;
-        self.ts[i] = t;
-        if (self.len as usize) < RING {
-            self.len += 1;
-        } else {
-            self.head = ((self.head as usize + 1) % RING) as u8;
-        }
-    }
-    fn clear(&mut self) {
-        self.len = 0;
-        self.head = 0;
-    }
-    /// The `k`-th newest entry (0 = newest).
-    fn newest(&self, k: usize) -> Option<i64> {
-        if k >= self.len as usize {
-            return None;
-        }
-        let i = (self.head as usize + self.len as usize - 1 - k) % RING;
-        Some(self.ts[i])
-    }
-    fn count_since(&self, lo: i64) -> usize {
-        (0..self.len as usize)
-            .filter_map(|k| self.newest(k))
-            .filter(|&t| t >= lo)
-            .count()
-    }
-}
 
 /// A bounded map: when full, entries idle for [`IDLE_NS`] are dropped, and
 /// if that is not enough, everything is (counted in `evictions`).

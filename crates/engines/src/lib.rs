@@ -22,6 +22,7 @@ pub mod malware;
 pub mod operational;
 pub mod policy;
 pub mod protocol_violation;
+mod ring;
 pub mod timeline;
 
 pub use baseline::{Baseline, BaselineError, BaselineStats};

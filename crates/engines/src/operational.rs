@@ -16,6 +16,7 @@ use otwatch_core::{Direction, FlowId, FlowInfo, FlowSide, MsgKind, Proto, Timest
 use otwatch_proto::event::{AppEvent, Event, Message};
 use otwatch_proto::{ads, enip, mms, s7comm};
 
+use crate::ring::{RING, Ring};
 use crate::{Engine, event_ts};
 
 /// Alert type ids used by this engine (all in `crates/alerts/catalog.toml`).
@@ -62,50 +63,10 @@ pub const DEFAULT_SILENCE_S: u64 = 600;
 pub const TRANSFER_QUIET_NS: i64 = 60 * NS;
 /// Most channels tracked per table.
 pub const MAX_CHANNELS: usize = 4096;
-/// Request timestamps kept per channel (caps the `count` thresholds).
-const RING: usize = 16;
 /// Recent transfers remembered for de-duplication.
 const RECENT: usize = 64;
 /// COTP connections whose rack/slot is remembered.
 const RACKS: usize = 64;
-
-/// Fixed-size ring of timestamps (ns), newest last.
-#[derive(Clone, Copy, Debug, Default)]
-struct Ring {
-    ts: [i64; RING],
-    len: u8,
-    head: u8,
-}
-
-impl Ring {
-    fn push(&mut self, t: i64) {
-        let i = (self.head as usize + self.len as usize) % RING;
-        self.ts[i] = t;
-        if (self.len as usize) < RING {
-            self.len += 1;
-        } else {
-            self.head = ((self.head as usize + 1) % RING) as u8;
-        }
-    }
-    fn clear(&mut self) {
-        self.len = 0;
-        self.head = 0;
-    }
-    /// The `k`-th newest entry (0 = newest).
-    fn newest(&self, k: usize) -> Option<i64> {
-        if k >= self.len as usize {
-            return None;
-        }
-        let i = (self.head as usize + self.len as usize - 1 - k) % RING;
-        Some(self.ts[i])
-    }
-    fn count_in(&self, lo: i64, hi: i64) -> usize {
-        (0..self.len as usize)
-            .filter_map(|k| self.newest(k))
-            .filter(|&t| t >= lo && t <= hi)
-            .count()
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct ChanKey {
