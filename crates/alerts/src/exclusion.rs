@@ -324,19 +324,62 @@ fn invalid(rule: &str, field: &'static str, problem: impl Into<String>) -> Exclu
     }
 }
 
+/// The TOML form of a daily window (`{ start = "08:00", end = "17:00" }`),
+/// shared by exclusion and custom rules.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawWindow {
+pub struct RawWindow {
     start: String,
     end: String,
 }
 
+/// The TOML form of a device condition (`{ address, direction }`), shared
+/// by exclusion and custom rules.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawDevice {
+pub struct RawDevice {
     address: String,
     #[serde(default)]
     direction: AddressDirection,
+}
+
+/// Checks a rule name: not empty, no double quotes.
+pub fn check_rule_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.contains('"') {
+        return Err("must not contain double quotes".into());
+    }
+    Ok(())
+}
+
+/// Validates daily windows (a window may cross midnight, not be empty).
+pub fn parse_windows(raw: &[RawWindow]) -> Result<Vec<TimeWindow>, String> {
+    let mut windows = Vec::with_capacity(raw.len());
+    for w in raw {
+        let start: LocalTime = w.start.parse()?;
+        let end: LocalTime = w.end.parse()?;
+        if start == end {
+            return Err(format!(
+                "start and end are both {start}: the window is empty"
+            ));
+        }
+        windows.push(TimeWindow { start, end });
+    }
+    Ok(windows)
+}
+
+/// Validates device conditions (IP, MAC or subnet, with a direction).
+pub fn parse_devices(raw: &[RawDevice]) -> Result<Vec<DeviceMatch>, String> {
+    raw.iter()
+        .map(|d| {
+            Ok(DeviceMatch {
+                address: d.address.parse()?,
+                direction: d.direction,
+            })
+        })
+        .collect()
 }
 
 /// The TOML form of a rule, before validation.
@@ -361,12 +404,7 @@ impl TryFrom<RawRule> for ExclusionRule {
 
     fn try_from(r: RawRule) -> Result<Self, ExclusionError> {
         let name = r.name;
-        if name.trim().is_empty() {
-            return Err(invalid(&name, "name", "must not be empty"));
-        }
-        if name.contains('"') {
-            return Err(invalid(&name, "name", "must not contain double quotes"));
-        }
+        check_rule_name(&name).map_err(|e| invalid(&name, "name", e))?;
         let time_zone = match &r.time_zone {
             Some(tz) => tz.parse().map_err(|e| invalid(&name, "time_zone", e))?,
             None if r.windows.is_empty() => UtcOffset(0),
@@ -378,30 +416,8 @@ impl TryFrom<RawRule> for ExclusionRule {
                 ));
             }
         };
-        let mut windows = Vec::with_capacity(r.windows.len());
-        for w in &r.windows {
-            let start: LocalTime = w.start.parse().map_err(|e| invalid(&name, "windows", e))?;
-            let end: LocalTime = w.end.parse().map_err(|e| invalid(&name, "windows", e))?;
-            if start == end {
-                return Err(invalid(
-                    &name,
-                    "windows",
-                    format!("start and end are both {start}: the window is empty"),
-                ));
-            }
-            windows.push(TimeWindow { start, end });
-        }
-        let mut devices = Vec::with_capacity(r.devices.len());
-        for d in &r.devices {
-            let address = d
-                .address
-                .parse()
-                .map_err(|e| invalid(&name, "devices", e))?;
-            devices.push(DeviceMatch {
-                address,
-                direction: d.direction,
-            });
-        }
+        let windows = parse_windows(&r.windows).map_err(|e| invalid(&name, "windows", e))?;
+        let devices = parse_devices(&r.devices).map_err(|e| invalid(&name, "devices", e))?;
         for (field, list) in [("titles", &r.titles), ("sensors", &r.sensors)] {
             if list.iter().any(|v| v.trim().is_empty()) {
                 return Err(invalid(&name, field, "empty value"));

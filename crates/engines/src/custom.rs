@@ -28,10 +28,10 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use hashbrown::HashMap;
-use otwatch_alerts::{
-    AddressDirection, Detection, DeviceMatch, Endpoint, LocalTime, SensorSeverity, TimeWindow,
-    UtcOffset,
+use otwatch_alerts::exclusion::{
+    RawDevice, RawWindow, check_rule_name, parse_devices, parse_windows,
 };
+use otwatch_alerts::{Detection, DeviceMatch, Endpoint, SensorSeverity, TimeWindow, UtcOffset};
 use otwatch_core::{FlowSide, Proto, Timestamp, Transport};
 use otwatch_proto::event::{AppEvent, Event};
 use otwatch_proto::json::Record;
@@ -178,21 +178,6 @@ struct RawCondition {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawWindow {
-    start: String,
-    end: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDevice {
-    address: String,
-    #[serde(default)]
-    direction: AddressDirection,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawRule {
     name: String,
     #[serde(default = "yes")]
@@ -265,12 +250,7 @@ impl TryFrom<RawRule> for CustomRule {
 
     fn try_from(r: RawRule) -> Result<Self, RuleError> {
         let name = r.name;
-        if name.trim().is_empty() {
-            return Err(invalid(&name, "name", "must not be empty"));
-        }
-        if name.contains('"') {
-            return Err(invalid(&name, "name", "must not contain double quotes"));
-        }
+        check_rule_name(&name).map_err(|e| invalid(&name, "name", e))?;
         let protocol = Proto::from_name(&r.protocol).ok_or_else(|| {
             invalid(
                 &name,
@@ -307,19 +287,7 @@ impl TryFrom<RawRule> for CustomRule {
                 ));
             }
         };
-        let mut windows = Vec::with_capacity(r.windows.len());
-        for w in &r.windows {
-            let start: LocalTime = w.start.parse().map_err(|e| invalid(&name, "windows", e))?;
-            let end: LocalTime = w.end.parse().map_err(|e| invalid(&name, "windows", e))?;
-            if start == end {
-                return Err(invalid(
-                    &name,
-                    "windows",
-                    format!("start and end are both {start}: the window is empty"),
-                ));
-            }
-            windows.push(TimeWindow { start, end });
-        }
+        let windows = parse_windows(&r.windows).map_err(|e| invalid(&name, "windows", e))?;
         let mut days = Vec::with_capacity(r.days.len());
         for d in &r.days {
             let l = d.to_ascii_lowercase();
@@ -328,17 +296,7 @@ impl TryFrom<RawRule> for CustomRule {
             })?;
             days.push(i as u8);
         }
-        let mut devices = Vec::with_capacity(r.devices.len());
-        for d in &r.devices {
-            let address = d
-                .address
-                .parse()
-                .map_err(|e| invalid(&name, "devices", e))?;
-            devices.push(DeviceMatch {
-                address,
-                direction: d.direction,
-            });
-        }
+        let devices = parse_devices(&r.devices).map_err(|e| invalid(&name, "devices", e))?;
         if r.conditions.is_empty() {
             return Err(invalid(
                 &name,
