@@ -18,7 +18,7 @@ pub const MAX_VIOLATIONS: usize = 100;
 /// Serialized as the sensor and API names `New`, `Active`, `Closed`.
 /// `Active` means "investigation under way"; it is an open status like `New`.
 /// Learned and muted alerts are `Closed` with the matching flag set.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 pub enum Status {
     #[default]
     New,
