@@ -14,6 +14,7 @@
 
 pub mod control;
 pub mod error;
+pub mod routes;
 
 pub use control::{AlertAction, Control, ControlError, DeviceAction};
 pub use error::ApiError;
