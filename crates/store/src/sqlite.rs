@@ -836,9 +836,9 @@ const EVENT_COLS: &str =
 const TOKEN_COLS: &str = "id, name, role, secret_hash, created, last_used, created_by";
 const USER_COLS: &str = "name, role, password_hash, created, last_login";
 
-fn token_row(
-    r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(i64, String, String, String, i64, Option<i64>, String)> {
+type RawToken = (i64, String, String, String, i64, Option<i64>, String);
+
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawToken> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -850,7 +850,7 @@ fn token_row(
     ))
 }
 
-fn token_decode(t: (i64, String, String, String, i64, Option<i64>, String)) -> Result<Token> {
+fn token_decode(t: RawToken) -> Result<Token> {
     let id = t.0.to_string();
     Ok(Token {
         id: t.0 as u64,

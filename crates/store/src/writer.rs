@@ -62,6 +62,8 @@ pub struct WriterStats {
     pub rejected: u64,
 }
 
+// Nearly every message is an op, so boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 enum Msg {
     Op(Op),
     Flush(SyncSender<()>),

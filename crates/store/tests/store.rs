@@ -504,7 +504,7 @@ fn events_filter_page_newest_first_and_are_capped() {
             })
             .collect();
         assert!(!want.is_empty(), "filter {fi}");
-        want.sort_by(|a, b| (b.ts, b.id).cmp(&(a.ts, a.id)));
+        want.sort_by_key(|e| std::cmp::Reverse((e.ts, e.id)));
         let mut got = Vec::new();
         let mut cursor = None;
         loop {
