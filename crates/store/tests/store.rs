@@ -63,6 +63,21 @@ fn a_database_at_an_older_version_is_migrated_with_its_data() {
 }
 
 #[test]
+fn a_database_from_a_newer_version_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    drop(SqliteStore::open(tmp.path()).unwrap());
+    let c = rusqlite::Connection::open(tmp.path().join("otwatch.db")).unwrap();
+    c.pragma_update(None, "user_version", SCHEMA_VERSION as i64 + 1)
+        .unwrap();
+    drop(c);
+    let e = SqliteStore::open(tmp.path())
+        .err()
+        .expect("a newer schema opened");
+    assert!(matches!(e, StoreError::Backend { .. }), "{e}");
+    assert!(e.to_string().contains("migrate"), "{e}");
+}
+
+#[test]
 fn alerts_round_trip_and_are_found_by_both_ids() {
     let tmp = tempfile::tempdir().unwrap();
     let s = SqliteStore::open(tmp.path()).unwrap();
