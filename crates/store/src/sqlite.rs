@@ -43,6 +43,10 @@ pub struct StoreConfig {
     pub read_connections: usize,
     /// How long a statement waits for a lock before failing.
     pub busy_timeout: Duration,
+    /// `synchronous=FULL`: every commit is synced to disk, so it also
+    /// survives a power loss, at a cost in write latency. Off by default
+    /// (`NORMAL`: durable against a process crash; see `docs/store.md`).
+    pub sync_every_commit: bool,
 }
 
 impl Default for StoreConfig {
@@ -52,6 +56,7 @@ impl Default for StoreConfig {
             max_audit: 100_000,
             read_connections: 4,
             busy_timeout: Duration::from_secs(5),
+            sync_every_commit: false,
         }
     }
 }
@@ -321,13 +326,23 @@ pub struct SqliteStore {
     next_reader: AtomicUsize,
 }
 
-fn configure(conn: &Connection, busy: Duration, what: &str) -> Result<()> {
-    conn.busy_timeout(busy)
+fn configure(conn: &Connection, config: &StoreConfig, what: &str) -> Result<()> {
+    conn.busy_timeout(config.busy_timeout)
         .map_err(|e| backend(format!("{what}: busy_timeout"), e))?;
-    conn.pragma_update(None, "foreign_keys", "ON")
-        .map_err(|e| backend(format!("{what}: foreign_keys"), e))?;
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .map_err(|e| backend(format!("{what}: synchronous"), e))?;
+    let sync = if config.sync_every_commit {
+        "FULL"
+    } else {
+        "NORMAL"
+    };
+    for (pragma, value) in [
+        ("foreign_keys", "ON"),
+        ("synchronous", sync),
+        // The WAL file is truncated back to this size after a checkpoint.
+        ("journal_size_limit", "67108864"),
+    ] {
+        conn.pragma_update(None, pragma, value)
+            .map_err(|e| backend(format!("{what}: {pragma}"), e))?;
+    }
     Ok(())
 }
 
@@ -360,7 +375,7 @@ impl SqliteStore {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(backend(&what, format!("journal_mode is {mode}, not WAL")));
         }
-        configure(&w, config.busy_timeout, &what)?;
+        configure(&w, &config, &what)?;
         let m = migrations();
         match version {
             Some(v) => m.to_version(&mut w, v),
@@ -374,7 +389,7 @@ impl SqliteStore {
                 OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )
             .map_err(|e| backend(&what, e))?;
-            configure(&r, config.busy_timeout, &what)?;
+            configure(&r, &config, &what)?;
             r.pragma_update(None, "query_only", "ON")
                 .map_err(|e| backend(format!("{what}: query_only"), e))?;
             readers.push(Mutex::new(r));
@@ -621,7 +636,7 @@ fn insert_event(tx: &Connection, e: &EventRecord) -> Result<u64> {
          alert_id, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             e.ts.0,
-            e.severity,
+            e.severity.to_ascii_uppercase(),
             e.kind,
             e.title,
             e.device_ip.map(|i| i.to_string()),
