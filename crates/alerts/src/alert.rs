@@ -188,7 +188,7 @@ impl Alert {
         }
     }
 
-    fn changed(&mut self, ts: Timestamp) {
+    pub(crate) fn changed(&mut self, ts: Timestamp) {
         self.revision += 1;
         if ts > self.last_activity {
             self.last_activity = ts;

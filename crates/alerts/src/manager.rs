@@ -896,6 +896,57 @@ impl AlertManager {
         Ok(())
     }
 
+    /// Fills the inventory ids (and names, when known) of an alert's
+    /// devices; the sensor resolves them when the alert is created.
+    pub fn set_device_ids(
+        &mut self,
+        id: &str,
+        src: (Option<u64>, Option<String>),
+        dst: (Option<u64>, Option<String>),
+        ts: Timestamp,
+    ) -> Result<(), TriageError> {
+        let seq = self.lookup(id)?;
+        let Some(e) = self.alerts.get_mut(&seq) else {
+            return Err(TriageError::UnknownAlert(id.to_string()));
+        };
+        let a = &mut e.alert;
+        let changed = (
+            a.source.id,
+            &a.source.name,
+            a.destination.id,
+            &a.destination.name,
+        ) != (src.0, &src.1, dst.0, &dst.1);
+        if changed {
+            (a.source.id, a.source.name) = src;
+            (a.destination.id, a.destination.name) = dst;
+            a.changed(ts);
+        }
+        Ok(())
+    }
+
+    /// Records where an alert's capture is stored (`Some`), or that it was
+    /// removed (`None`: `pcap_available` becomes false, the reference stays).
+    pub fn set_pcap(
+        &mut self,
+        id: &str,
+        reference: Option<String>,
+        ts: Timestamp,
+    ) -> Result<(), TriageError> {
+        let seq = self.lookup(id)?;
+        let Some(e) = self.alerts.get_mut(&seq) else {
+            return Err(TriageError::UnknownAlert(id.to_string()));
+        };
+        match reference {
+            Some(r) => e.alert.set_pcap(r, ts),
+            None if e.alert.pcap_available => {
+                e.alert.pcap_available = false;
+                e.alert.changed(ts);
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
     /// Changes the severity (the three-level one follows). Setting the
     /// current severity changes nothing.
     pub fn set_severity(

@@ -758,3 +758,36 @@ fn scenario_keys_serialize_for_the_baseline() {
         "plc_programming src=10.0.0.5 dst= protocol=s7comm"
     );
 }
+
+#[test]
+fn device_ids_and_pcap_state_bump_the_revision_only_on_change() {
+    let mut m = mgr();
+    let id = created(m.ingest(scan(0, "10.0.0.5", "10.0.0.9")));
+    let r0 = m.get(&id).unwrap().revision;
+    m.set_device_ids(&id, (Some(3), None), (Some(4), Some("plc".into())), t(1))
+        .unwrap();
+    let a = m.get(&id).unwrap();
+    assert_eq!((a.source.id, a.destination.id), (Some(3), Some(4)));
+    assert_eq!(a.destination.name.as_deref(), Some("plc"));
+    assert_eq!(a.revision, r0 + 1);
+    m.set_device_ids(&id, (Some(3), None), (Some(4), Some("plc".into())), t(2))
+        .unwrap();
+    assert_eq!(m.get(&id).unwrap().revision, r0 + 1);
+
+    m.set_pcap(&id, Some("pcaps/s1-1.pcap".into()), t(3))
+        .unwrap();
+    let a = m.get(&id).unwrap();
+    assert!(a.pcap_available);
+    assert_eq!(a.revision, r0 + 2);
+    m.set_pcap(&id, None, t(4)).unwrap();
+    let a = m.get(&id).unwrap();
+    assert!(!a.pcap_available);
+    assert_eq!(a.pcap.as_deref(), Some("pcaps/s1-1.pcap"));
+    assert_eq!(a.revision, r0 + 3);
+    m.set_pcap(&id, None, t(5)).unwrap();
+    assert_eq!(m.get(&id).unwrap().revision, r0 + 3);
+    assert!(matches!(
+        m.set_pcap("s1-99", None, t(6)),
+        Err(TriageError::UnknownAlert(_))
+    ));
+}
