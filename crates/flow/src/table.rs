@@ -344,10 +344,11 @@ impl<A> FlowTable<A> {
         }
     }
 
-    /// Processes one decoded IP packet. Non-IP frames and fragments held for
-    /// reassembly are ignored here.
-    pub fn process<H: FlowHandler<A>>(&mut self, d: &Decoded<'_>, h: &mut H) {
-        let Net::Ip(ip) = d.net else { return };
+    /// Processes one decoded IP packet and returns the id of the flow it
+    /// belongs to. Non-IP frames and fragments held for reassembly are
+    /// ignored here (`None`).
+    pub fn process<H: FlowHandler<A>>(&mut self, d: &Decoded<'_>, h: &mut H) -> Option<FlowId> {
+        let Net::Ip(ip) = d.net else { return None };
         let (transport, sport, dport, tcp, payload) = match ip.l4 {
             L4::Tcp(t) => (Transport::Tcp, t.sport, t.dport, Some(t), t.payload),
             L4::Udp {
@@ -359,7 +360,7 @@ impl<A> FlowTable<A> {
             L4::Icmp { raw: payload, .. } | L4::Other { payload } => {
                 (Transport::OtherIp, 0, 0, None, payload)
             }
-            L4::Fragment => return,
+            L4::Fragment => return None,
         };
         let ts = d.ts;
         self.expire(ts, h);
@@ -386,10 +387,11 @@ impl<A> FlowTable<A> {
                 )
             }
         };
-        let list = {
+        let (list, id) = {
             let Some(f) = self.slots[i as usize].flow.as_mut() else {
-                return;
+                return None;
             };
+            let id = f.info.id;
             // Direction: the sender is the client when it is the key side marked as client.
             let src_is_lo = !src_is_hi;
             let dir = if src_is_lo == f.lo_is_client {
@@ -462,20 +464,21 @@ impl<A> FlowTable<A> {
                         dirs[dir.idx()].fin = true;
                     }
                     if *rst || (dirs[0].fin && dirs[1].fin) {
-                        LIST_CLOSED
+                        (LIST_CLOSED, id)
                     } else {
-                        LIST_TCP
+                        (LIST_TCP, id)
                     }
                 }
                 None => {
                     if matches!(transport, Transport::Udp | Transport::OtherIp) {
                         h.datagram(ts, &mut f.info, &mut f.app, dir, payload);
                     }
-                    LIST_OTHER
+                    (LIST_OTHER, id)
                 }
             }
         };
         self.touch(i, list);
+        Some(id)
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -14,7 +14,7 @@
 mod stats;
 
 use otwatch_capture::Packet;
-use otwatch_core::{Direction, FlowInfo, Proto, Timestamp, Transport};
+use otwatch_core::{Direction, FlowId, FlowInfo, Proto, Timestamp, Transport};
 use otwatch_decode::{DecodeStats, Decoder, DefragConfig, Net};
 use otwatch_flow::{FlowConfig, FlowHandler, FlowStats, FlowTable};
 use otwatch_proto::event::{ArpEvent, Event, EventSink, PayloadEvent};
@@ -235,6 +235,8 @@ pub struct Pipeline<S: EventSink> {
     flows: FlowTable<AppState>,
     handler: Handler<S>,
     last_ts: Timestamp,
+    /// Flow of the packet processed last (None: ARP, link layer, undecodable).
+    last_flow: Option<FlowId>,
 }
 
 impl<S: EventSink> Pipeline<S> {
@@ -250,6 +252,7 @@ impl<S: EventSink> Pipeline<S> {
                 expected: Vec::new(),
             },
             last_ts: Timestamp::ZERO,
+            last_flow: None,
         }
     }
 
@@ -262,8 +265,9 @@ impl<S: EventSink> Pipeline<S> {
         let d = self
             .decoder
             .decode(pkt.ts, pkt.link, pkt.data, pkt.orig_len);
+        self.last_flow = None;
         match d.net {
-            Net::Ip(_) => self.flows.process(&d, &mut self.handler),
+            Net::Ip(_) => self.last_flow = self.flows.process(&d, &mut self.handler),
             Net::Arp(a) => {
                 let ev = ArpEvent {
                     ts: d.ts,
@@ -321,6 +325,15 @@ impl<S: EventSink> Pipeline<S> {
         self.handler.sink
     }
 
+    /// The flow the packet just processed belongs to: `None` for ARP,
+    /// link-layer frames, IP fragments still held for reassembly and frames
+    /// that did not decode. (A detection raised while processing the packet
+    /// carries the same id in `Detection::flow`.)
+    #[inline]
+    pub fn last_flow(&self) -> Option<FlowId> {
+        self.last_flow
+    }
+
     /// Latest packet timestamp seen.
     pub fn now(&self) -> Timestamp {
         self.last_ts
@@ -370,6 +383,55 @@ mod tests {
         }
         p.finish();
         p.into_sink()
+    }
+
+    /// The flow ids of the events one packet produced.
+    #[derive(Default)]
+    struct Ids(Vec<u64>);
+
+    impl EventSink for Ids {
+        fn on_event(&mut self, ev: &Event<'_>) {
+            match ev {
+                Event::App(a) => self.0.push(a.flow.id.0),
+                Event::FlowStart(f) => self.0.push(f.id.0),
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn last_flow_names_the_flow_of_each_packet() {
+        let cap = otwatch_sim::generate("demo", 2).expect("scenario");
+        let mut p = Pipeline::new(Config::default(), Ids::default());
+        let (mut some, mut none) = (0, 0);
+        for (i, (ts, data)) in cap.packets.iter().enumerate() {
+            p.sink_mut().0.clear();
+            p.process(&Packet {
+                ts: *ts,
+                link: LinkType::Ethernet,
+                data,
+                orig_len: data.len() as u32,
+                input: 0,
+                record: i as u64 + 1,
+            });
+            let ethertype = u16::from_be_bytes([data[12], data[13]]);
+            match p.last_flow() {
+                Some(f) => {
+                    some += 1;
+                    assert!(matches!(ethertype, 0x0800 | 0x86dd | 0x8100), "packet {i}");
+                    // Every event the packet produced is about that flow (a
+                    // flow ended by this packet's arrival aside: FlowEnd is not collected).
+                    for id in &p.sink().0 {
+                        assert_eq!(*id, f.0, "packet {i}");
+                    }
+                }
+                None => {
+                    none += 1;
+                    assert!(!matches!(ethertype, 0x0800 | 0x86dd), "packet {i}");
+                }
+            }
+        }
+        assert!(some > 100 && none > 0, "{some} with a flow, {none} without");
     }
 
     #[test]
