@@ -34,9 +34,19 @@ pub const TOKEN_PREFIX: &str = "otw_";
 const TOUCH_EVERY_SECS: i64 = 60;
 
 pub const ROUTES: &[RouteSpec] = &[
-    RouteSpec::new("POST", "/api/login", None, "Log in (sets the session cookie)"),
+    RouteSpec::new(
+        "POST",
+        "/api/login",
+        None,
+        "Log in (sets the session cookie)",
+    ),
     RouteSpec::new("POST", "/api/logout", None, "Log out (ends the session)"),
-    RouteSpec::new("GET", "/api/me", Some(Role::Readonly), "Show the caller's name and role"),
+    RouteSpec::new(
+        "GET",
+        "/api/me",
+        Some(Role::Readonly),
+        "Show the caller's name and role",
+    ),
 ];
 
 pub fn router() -> Router<ApiState> {
@@ -232,7 +242,9 @@ async fn login(
     let name = body.name.clone();
     let user: Option<User> = blocking(move || {
         let u = store.user(&name)?;
-        let hash = u.as_ref().map_or(dummy_hash(), |u| u.password_hash.as_str());
+        let hash = u
+            .as_ref()
+            .map_or(dummy_hash(), |u| u.password_hash.as_str());
         let ok = verify_password(&body.password, hash);
         Ok(u.filter(|_| ok))
     })
@@ -245,7 +257,11 @@ async fn login(
     let secret = base64url(&random32());
     let created = now();
     let ttl = api.config.session_ttl_secs;
-    let expires = created.add_nanos(i64::try_from(ttl).unwrap_or(i64::MAX / 2).saturating_mul(1_000_000_000));
+    let expires = created.add_nanos(
+        i64::try_from(ttl)
+            .unwrap_or(i64::MAX / 2)
+            .saturating_mul(1_000_000_000),
+    );
     let session = Session {
         secret_hash: sha256_hex(&secret),
         user: user.name.clone(),
@@ -319,8 +335,11 @@ async fn me(caller: Caller) -> axum::Json<serde_json::Value> {
 pub struct LoginLimiter {
     max_failures: u32,
     window: Duration,
-    table: Mutex<HashMap<(String, Option<IpAddr>), (u32, Instant)>>,
+    table: Mutex<HashMap<LoginKey, (u32, Instant)>>,
 }
+
+/// A user name and the client address it was tried from.
+pub type LoginKey = (String, Option<IpAddr>);
 
 /// Most (user, address) pairs tracked.
 const LIMITER_CAPACITY: usize = 10_000;
@@ -334,12 +353,12 @@ impl LoginLimiter {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, Option<IpAddr>), (u32, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<LoginKey, (u32, Instant)>> {
         self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Seconds to wait when `key` has used up its failures in the window.
-    pub fn blocked(&self, key: &(String, Option<IpAddr>)) -> Option<u64> {
+    pub fn blocked(&self, key: &LoginKey) -> Option<u64> {
         let t = self.lock();
         let (n, first) = t.get(key)?;
         let elapsed = first.elapsed();
@@ -350,13 +369,16 @@ impl LoginLimiter {
         }
     }
 
-    pub fn failed(&self, key: (String, Option<IpAddr>)) {
+    pub fn failed(&self, key: LoginKey) {
         let mut t = self.lock();
         if t.len() >= LIMITER_CAPACITY && !t.contains_key(&key) {
             let window = self.window;
             t.retain(|_, (_, first)| first.elapsed() < window);
             if t.len() >= LIMITER_CAPACITY
-                && let Some(oldest) = t.iter().min_by_key(|(_, (_, f))| *f).map(|(k, _)| k.clone())
+                && let Some(oldest) = t
+                    .iter()
+                    .min_by_key(|(_, (_, f))| *f)
+                    .map(|(k, _)| k.clone())
             {
                 t.remove(&oldest);
             }
@@ -368,7 +390,7 @@ impl LoginLimiter {
         e.0 += 1;
     }
 
-    pub fn succeeded(&self, key: &(String, Option<IpAddr>)) {
+    pub fn succeeded(&self, key: &LoginKey) {
         self.lock().remove(key);
     }
 
@@ -387,7 +409,11 @@ mod tests {
         let (secret, hash) = new_token();
         assert!(secret.starts_with("otw_"));
         assert_eq!(secret.len(), 4 + 43);
-        assert!(secret[4..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            secret[4..]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
         assert_eq!(hash, sha256_hex(&secret));
         assert_eq!(hash.len(), 64);
         assert_ne!(new_token().0, secret);
@@ -415,7 +441,10 @@ mod tests {
     #[test]
     fn cookies_are_found_among_others() {
         let mut h = HeaderMap::new();
-        h.append(header::COOKIE, HeaderValue::from_static("a=1; otwatch_session=abc"));
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; otwatch_session=abc"),
+        );
         assert_eq!(cookie(&h, SESSION_COOKIE), Some("abc"));
         assert_eq!(cookie(&h, "b"), None);
     }

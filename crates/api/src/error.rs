@@ -192,7 +192,12 @@ mod tests {
         };
         assert_eq!(f.status(), StatusCode::FORBIDDEN);
         assert_eq!(f.body()["error"]["role"], "readonly");
-        assert!(f.body()["error"]["message"].as_str().unwrap().contains("POST /api/users"));
+        assert!(
+            f.body()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("POST /api/users")
+        );
         let i = ApiError::Internal("disk I/O error at /secret/path".into());
         assert!(!i.body().to_string().contains("/secret/path"));
     }

@@ -32,8 +32,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let field = field_of(&path, &msg, inner.is_syntax() || inner.is_eof());
         ApiError::bad(field, msg)
     })?;
-    de.end()
-        .map_err(|e| ApiError::bad("body", format!("trailing data after the JSON document: {e}")))?;
+    de.end().map_err(|e| {
+        ApiError::bad(
+            "body",
+            format!("trailing data after the JSON document: {e}"),
+        )
+    })?;
     Ok(value)
 }
 
@@ -65,7 +69,8 @@ fn is_json(parts: &Parts) -> bool {
         .and_then(|v| v.split(';').next())
         .map(|mime| {
             let mime = mime.trim().to_ascii_lowercase();
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
         })
         .unwrap_or(false)
 }
@@ -235,7 +240,10 @@ mod tests {
     fn errors_name_the_field() {
         assert_eq!(field(r#"{"items": []}"#), "name");
         assert_eq!(field(r#"{"name": 3, "items": []}"#), "name");
-        assert_eq!(field(r#"{"name": "a", "items": [{"port": 70000}]}"#), "items[0].port");
+        assert_eq!(
+            field(r#"{"name": "a", "items": [{"port": 70000}]}"#),
+            "items[0].port"
+        );
         assert_eq!(field(r#"{"name": "a", "items": [{}]}"#), "items[0].port");
         assert_eq!(field(r#"{"name": "a", "items": [], "x": 1}"#), "x");
         assert_eq!(field(r#"{"name": "a""#), "body");
@@ -250,7 +258,10 @@ mod tests {
             query_field("Failed to deserialize query string: limit: invalid digit found in string"),
             "limit"
         );
-        assert_eq!(query_field("Failed to deserialize query string: missing field `q`"), "q");
+        assert_eq!(
+            query_field("Failed to deserialize query string: missing field `q`"),
+            "q"
+        );
         assert_eq!(query_field("something else"), "query");
     }
 }

@@ -172,7 +172,8 @@ async fn record_audit(
     path: &str,
     note: Option<AuditNote>,
 ) {
-    let note = note.unwrap_or_else(|| AuditNote::new(format!("{} {}", spec.method, spec.path), path));
+    let note =
+        note.unwrap_or_else(|| AuditNote::new(format!("{} {}", spec.method, spec.path), path));
     let actor = caller
         .map(|c| c.actor.clone())
         .or(note.actor)
@@ -239,7 +240,10 @@ async fn json_errors(resp: Response) -> Response {
         err.insert("field".into(), field.into());
     } else {
         eprintln!("otwatch api: {status}: {message}");
-        err.insert("message".into(), "internal error; see the sensor log".into());
+        err.insert(
+            "message".into(),
+            "internal error; see the sensor log".into(),
+        );
     }
     // 422 (axum's "data error") is a 400 in this API.
     let status = if status.as_u16() == 422 {

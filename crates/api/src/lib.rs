@@ -20,6 +20,7 @@ pub mod extract;
 pub mod layer;
 pub mod metrics;
 pub mod routes;
+pub mod serve;
 pub mod system;
 
 pub use control::{AlertAction, Control, ControlError, DeviceAction};
@@ -38,18 +39,12 @@ use otwatch_store::{Role, Store};
 
 /// Every module's routes (one line per module).
 fn route_tables() -> Vec<&'static [RouteSpec]> {
-    vec![
-        system::ROUTES,
-        auth::ROUTES,
-    ]
+    vec![system::ROUTES, auth::ROUTES]
 }
 
 /// Every module's router (one line per module).
 fn module_routers() -> Vec<Router<ApiState>> {
-    vec![
-        system::router(),
-        auth::router(),
-    ]
+    vec![system::router(), auth::router()]
 }
 
 /// Every route of the API with the least role it needs.
@@ -71,7 +66,10 @@ pub fn router(state: ApiState) -> Router {
         rt: rt.clone(),
     };
     app.fallback(fallback)
-        .layer(middleware::from_fn_with_state(layer_state, layer::authorize))
+        .layer(middleware::from_fn_with_state(
+            layer_state,
+            layer::authorize,
+        ))
         .layer(DefaultBodyLimit::max(state.config.max_body))
         .layer(axum::Extension(rt))
         .with_state(state)

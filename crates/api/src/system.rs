@@ -15,8 +15,18 @@ use crate::{ApiError, ApiState, control_call};
 
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec::new("GET", "/api/health", None, "Liveness check"),
-    RouteSpec::new("GET", "/api/status", Some(Role::Readonly), "Show capture statistics and sensor state"),
-    RouteSpec::new("GET", "/metrics", Some(Role::Readonly), "Prometheus metrics"),
+    RouteSpec::new(
+        "GET",
+        "/api/status",
+        Some(Role::Readonly),
+        "Show capture statistics and sensor state",
+    ),
+    RouteSpec::new(
+        "GET",
+        "/metrics",
+        Some(Role::Readonly),
+        "Prometheus metrics",
+    ),
 ];
 
 pub fn router() -> Router<ApiState> {

@@ -1,0 +1,203 @@
+//! The framework over real HTTP: public and authenticated routes, JSON
+//! errors for everything axum would answer in text, body limit, TLS.
+
+mod common;
+
+use common::start;
+use otwatch_api::ApiConfig;
+use otwatch_store::Role;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+fn cfg() -> ApiConfig {
+    ApiConfig {
+        max_body: 4096,
+        secure_cookies: false,
+        ..ApiConfig::default()
+    }
+}
+
+async fn error_of(resp: reqwest::Response) -> Value {
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    assert!(ct.starts_with("application/json"), "content type {ct}");
+    let v: Value = resp.json().await.unwrap();
+    assert!(v["error"]["code"].is_string(), "{v}");
+    assert!(v["error"]["message"].is_string(), "{v}");
+    v["error"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_authenticated_and_unknown_routes() {
+    let s = start(cfg(), false).await;
+    let r = s.client.get(s.url("/api/health")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let r = s.client.get(s.url("/api/me")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_of(r).await["code"], "unauthorized");
+
+    let token = s.add_token("ci", Role::Readonly);
+    for header in [token.clone(), format!("Bearer {token}")] {
+        let r = s
+            .client
+            .get(s.url("/api/me"))
+            .header("authorization", header)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let me: Value = r.json().await.unwrap();
+        assert_eq!(me["name"], "token:ci");
+        assert_eq!(me["role"], "readonly");
+    }
+    let r = s
+        .client
+        .get(s.url("/api/me"))
+        .header("authorization", "otw_not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    let r = s
+        .client
+        .get(s.url("/api/nothing/here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_of(r).await["code"], "not_found");
+
+    let r = s.client.delete(s.url("/api/health")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r.headers()["allow"].to_str().unwrap().contains("GET"));
+    error_of(r).await;
+
+    let r = s
+        .client
+        .get(s.url("/metrics"))
+        .header("authorization", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("otwatch_alerts_open 0"), "{text}");
+    assert!(
+        text.contains("otwatch_api_requests_total{class=\"4xx\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("otwatch_api_request_duration_seconds_count"),
+        "{text}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bodies_are_json_errors_naming_the_field() {
+    let s = start(cfg(), false).await;
+    let login = s.url("/api/login");
+    let cases: &[(&str, &str, StatusCode, Option<&str>)] = &[
+        (
+            "application/json",
+            r#"{"name": "a"}"#,
+            StatusCode::BAD_REQUEST,
+            Some("password"),
+        ),
+        (
+            "application/json",
+            r#"{"name": 1, "password": "x"}"#,
+            StatusCode::BAD_REQUEST,
+            Some("name"),
+        ),
+        (
+            "application/json",
+            r#"{"name": "a", "password": "x", "extra": 1}"#,
+            StatusCode::BAD_REQUEST,
+            Some("extra"),
+        ),
+        (
+            "application/json",
+            r#"{"name": "a", "#,
+            StatusCode::BAD_REQUEST,
+            Some("body"),
+        ),
+        (
+            "application/json",
+            "",
+            StatusCode::BAD_REQUEST,
+            Some("body"),
+        ),
+        (
+            "application/json",
+            "\"text\"",
+            StatusCode::BAD_REQUEST,
+            Some("body"),
+        ),
+        (
+            "text/plain",
+            r#"{"name": "a", "password": "x"}"#,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            None,
+        ),
+    ];
+    for (ct, body, status, field) in cases {
+        let r = s
+            .client
+            .post(&login)
+            .header("content-type", *ct)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), *status, "{ct} {body}");
+        let e = error_of(r).await;
+        if let Some(f) = field {
+            assert_eq!(e["field"], *f, "{body}: {e}");
+        }
+    }
+    // No content type at all.
+    let r = s.client.post(&login).body("{}").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    error_of(r).await;
+    // Over the body limit.
+    let big = format!(r#"{{"name": "a", "password": "{}"}}"#, "x".repeat(10_000));
+    let r = s
+        .client
+        .post(&login)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_of(r).await["limit"], 4096);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_serves_and_shuts_down() {
+    let s = start(cfg(), true).await;
+    assert!(s.base.starts_with("https://"));
+    let r = s.client.get(s.url("/api/health")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let token = s.add_token("ci", Role::Admin);
+    let r = s
+        .client
+        .get(s.url("/api/me"))
+        .header("authorization", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Plain HTTP to the TLS port gets no answer.
+    let plain = reqwest::Client::new();
+    let url = s.base.replace("https://", "http://");
+    assert!(plain.get(format!("{url}/api/health")).send().await.is_err());
+    s.stop().await;
+}
