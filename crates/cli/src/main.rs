@@ -39,6 +39,52 @@ enum Cmd {
     Simulate(SimulateArgs),
     /// Generate the built-in demo plant capture and analyze it.
     Demo(DemoArgs),
+    /// Run the sensor service: live capture and/or replays, the store, the
+    /// PCAP per alert and the REST API (docs/sensor.md).
+    Sensor(ConfigArg),
+    /// API tokens (`Authorization: <token>`).
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Users of the sensor's API and console.
+    #[command(subcommand)]
+    User(UserCmd),
+}
+
+#[derive(clap::Args, Debug)]
+struct ConfigArg {
+    /// The sensor configuration (packaging/sensor.toml documents every key).
+    #[arg(long, value_name = "PATH")]
+    config: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCmd {
+    /// Create a token and print it (only it) on stdout; it is shown once and
+    /// stored hashed. Works whether or not the sensor is running.
+    Create {
+        #[arg(long, value_name = "PATH")]
+        config: PathBuf,
+        /// admin, analyst or readonly.
+        #[arg(long)]
+        role: String,
+        /// What the token is for (shown in token lists).
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCmd {
+    /// Add a user; the password is read from stdin (first line).
+    Add {
+        #[arg(long, value_name = "PATH")]
+        config: PathBuf,
+        /// admin, analyst or readonly.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -94,6 +140,74 @@ fn main() -> ExitCode {
         Cmd::Learn(l) => learn(&l),
         Cmd::Simulate(s) => simulate(&s),
         Cmd::Demo(d) => demo(&d),
+        Cmd::Sensor(c) => sensor(&c.config),
+        Cmd::Token(TokenCmd::Create { config, role, name }) => token_create(&config, &role, &name),
+        Cmd::User(UserCmd::Add { config, role, name }) => user_add(&config, &role, &name),
+    }
+}
+
+fn load_config(cmd: &str, path: &std::path::Path) -> Result<otwatch_sensor::SensorConfig, ExitCode> {
+    otwatch_sensor::SensorConfig::load(path).map_err(|e| {
+        eprintln!("otwatch {cmd}: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn parse_role(cmd: &str, s: &str) -> Result<otwatch_store::Role, ExitCode> {
+    otwatch_store::Role::parse(s).ok_or_else(|| {
+        eprintln!("otwatch {cmd}: --role {s:?}: use admin, analyst or readonly");
+        ExitCode::from(2)
+    })
+}
+
+fn sensor(config: &std::path::Path) -> ExitCode {
+    let cfg = match load_config("sensor", config) {
+        Ok(c) => c,
+        Err(c) => return c,
+    };
+    match otwatch_sensor::service::run(cfg) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("otwatch sensor: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn token_create(config: &std::path::Path, role: &str, name: &str) -> ExitCode {
+    let (cfg, role) = match (load_config("token", config), parse_role("token", role)) {
+        (Ok(c), Ok(r)) => (c, r),
+        (Err(c), _) | (_, Err(c)) => return c,
+    };
+    match otwatch_sensor::service::create_token(&cfg, role, name) {
+        Ok(secret) => {
+            println!("{secret}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("otwatch token create: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn user_add(config: &std::path::Path, role: &str, name: &str) -> ExitCode {
+    let (cfg, role) = match (load_config("user", config), parse_role("user", role)) {
+        (Ok(c), Ok(r)) => (c, r),
+        (Err(c), _) | (_, Err(c)) => return c,
+    };
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut line) {
+        eprintln!("otwatch user add: cannot read the password from stdin: {e}");
+        return ExitCode::from(2);
+    }
+    let password = line.trim_end_matches(['\n', '\r']);
+    match otwatch_sensor::service::add_user(&cfg, role, name, password) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("otwatch user add: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -10,5 +10,6 @@ pub mod evidence;
 pub mod live;
 pub mod metrics;
 pub mod runtime;
+pub mod service;
 
 pub use config::{ConfigError, SensorConfig};
