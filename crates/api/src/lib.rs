@@ -12,9 +12,13 @@
 //! its packet thread. Every route is declared once in a route table with the
 //! least role it needs (`docs/api-roles.md` is checked against it by a test).
 
+pub mod alerts;
 pub mod control;
+pub mod defender;
+pub mod devices;
 pub mod error;
 pub mod routes;
+pub mod timeline;
 
 pub use control::{AlertAction, Control, ControlError, DeviceAction};
 pub use error::ApiError;
