@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use otwatch_core::{MacAddr, Timestamp};
 use serde::ser::SerializeStruct;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::catalog::{AlertType, Engine, SensorSeverity, Severity};
 
@@ -18,7 +18,7 @@ pub const MAX_VIOLATIONS: usize = 100;
 /// Serialized as the sensor and API names `New`, `Active`, `Closed`.
 /// `Active` means "investigation under way"; it is an open status like `New`.
 /// Learned and muted alerts are `Closed` with the matching flag set.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Status {
     #[default]
     New,
@@ -71,14 +71,14 @@ pub struct DeviceRef {
 }
 
 /// One detection folded into an alert.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Violation {
     pub ts: Timestamp,
     pub message: String,
 }
 
 /// A comment on an alert.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Comment {
     pub ts: Timestamp,
     pub user: String,
@@ -298,6 +298,126 @@ impl Serialize for Alert {
     }
 }
 
+/// The flat form written by `Serialize for Alert`, field for field.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlatAlert {
+    id: String,
+    numeric_id: u64,
+    sensor_id: String,
+    #[serde(rename = "type")]
+    type_id: String,
+    title: String,
+    message: String,
+    severity: Severity,
+    sensor_severity: SensorSeverity,
+    engine: Engine,
+    category: String,
+    protocol: Option<String>,
+    src_device_id: Option<u64>,
+    src_ip: Option<IpAddr>,
+    src_mac: Option<String>,
+    src_name: Option<String>,
+    dst_device_id: Option<u64>,
+    dst_ip: Option<IpAddr>,
+    dst_mac: Option<String>,
+    dst_name: Option<String>,
+    first_detection: Timestamp,
+    last_detection: Timestamp,
+    last_activity: Timestamp,
+    violations: Vec<Violation>,
+    violation_count: u64,
+    mitre_tactics: Vec<String>,
+    mitre_techniques: Vec<String>,
+    remediation: Vec<String>,
+    additional_info: BTreeMap<String, String>,
+    pcap: Option<String>,
+    pcap_available: bool,
+    status: Status,
+    learned: bool,
+    muted: bool,
+    comments: Vec<Comment>,
+    revision: u64,
+}
+
+/// Parses `aa:bb:cc:dd:ee:ff` (also with `-` separators), as `MacAddr`'s
+/// `Display` writes it.
+fn parse_mac(field: &str, text: &str) -> Result<MacAddr, String> {
+    let mut out = [0u8; 6];
+    let mut parts = text.split([':', '-']);
+    for b in &mut out {
+        let p = parts
+            .next()
+            .ok_or_else(|| format!("{field}: {text:?} has fewer than 6 octets"))?;
+        if p.len() != 2 {
+            return Err(format!("{field}: {text:?} is not a MAC address"));
+        }
+        *b = u8::from_str_radix(p, 16)
+            .map_err(|_| format!("{field}: {text:?} is not a MAC address"))?;
+    }
+    if parts.next().is_some() {
+        return Err(format!("{field}: {text:?} has more than 6 octets"));
+    }
+    Ok(MacAddr(out))
+}
+
+fn device_ref(
+    field: &str,
+    id: Option<u64>,
+    ip: Option<IpAddr>,
+    mac: Option<String>,
+    name: Option<String>,
+) -> Result<DeviceRef, String> {
+    let mac = match mac {
+        Some(m) => Some(parse_mac(field, &m)?),
+        None => None,
+    };
+    Ok(DeviceRef { id, ip, mac, name })
+}
+
+/// Reads the flat form of `Serialize for Alert` back (the store keeps it).
+impl<'de> Deserialize<'de> for Alert {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let f = FlatAlert::deserialize(d)?;
+        let source = device_ref("src_mac", f.src_device_id, f.src_ip, f.src_mac, f.src_name)
+            .map_err(D::Error::custom)?;
+        let destination = device_ref("dst_mac", f.dst_device_id, f.dst_ip, f.dst_mac, f.dst_name)
+            .map_err(D::Error::custom)?;
+        Ok(Alert {
+            id: f.id,
+            numeric_id: f.numeric_id,
+            sensor_id: f.sensor_id,
+            type_id: f.type_id,
+            title: f.title,
+            message: f.message,
+            severity: f.severity,
+            sensor_severity: f.sensor_severity,
+            engine: f.engine,
+            category: f.category,
+            protocol: f.protocol,
+            source,
+            destination,
+            first_detection: f.first_detection,
+            last_detection: f.last_detection,
+            last_activity: f.last_activity,
+            violations: f.violations,
+            violation_count: f.violation_count,
+            mitre_tactics: f.mitre_tactics,
+            mitre_techniques: f.mitre_techniques,
+            remediation: f.remediation,
+            additional_info: f.additional_info,
+            pcap: f.pcap,
+            pcap_available: f.pcap_available,
+            status: f.status,
+            learned: f.learned,
+            muted: f.muted,
+            comments: f.comments,
+            revision: f.revision,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,5 +489,33 @@ mod tests {
             a.last_detection,
             Timestamp(2_000 + MAX_VIOLATIONS as i64 + 49)
         );
+    }
+
+    #[test]
+    fn serde_round_trip_is_exact() {
+        let mut a = sample();
+        a.source.mac = Some(MacAddr([0x00, 0x0e, 0x8c, 0xab, 0x01, 0xff]));
+        a.source.id = Some(3);
+        a.destination.name = Some("plc-1".into());
+        a.record_violation(Timestamp(2_000_000_123), "function 5".into());
+        a.add_comment(Timestamp(3_000), "ann".into(), "checked \"it\"".into());
+        a.set_additional_info("unit".into(), "1".into(), Timestamp(3_100));
+        a.set_pcap("pcap/s1-7.pcap".into(), Timestamp(3_200));
+        a.set_muted(true, Timestamp(3_300));
+        let text = serde_json::to_string(&a).unwrap();
+        let back: Alert = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, a);
+        assert_eq!(serde_json::to_string(&back).unwrap(), text);
+    }
+
+    #[test]
+    fn deserialize_rejects_bad_macs_and_unknown_fields() {
+        let mut v = serde_json::to_value(sample()).unwrap();
+        v["src_mac"] = "00:0e:8c:ab:01".into();
+        let e = serde_json::from_value::<Alert>(v.clone()).unwrap_err();
+        assert!(e.to_string().contains("src_mac"), "{e}");
+        v["src_mac"] = serde_json::Value::Null;
+        v["extra"] = 1.into();
+        assert!(serde_json::from_value::<Alert>(v).is_err());
     }
 }

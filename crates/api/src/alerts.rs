@@ -8,9 +8,9 @@
 
 use std::collections::HashSet;
 
-use axum::extract::{Path, Query, State};
-use axum::routing::{get, patch, post};
-use axum::{Extension, Json, Router};
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
 use otwatch_alerts::{Alert, Engine, SensorSeverity, Severity, Status};
 use otwatch_core::Timestamp;
 use otwatch_store::{AlertFilter, AlertSort, Page, Role};
@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::control::AlertAction;
 use crate::routes::RouteSpec;
-use crate::{ApiError, ApiState, Caller};
+use crate::{ApiError, ApiState, Caller, Json, Path, Query, blocking};
 
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec::new(
@@ -53,7 +53,6 @@ pub fn router() -> Router<ApiState> {
         .route("/api/alerts", get(list))
         .route("/api/alerts/bulk", post(bulk))
         .route("/api/alerts/{id}", get(one).patch(edit))
-        .route("/api/alerts/{id}/", patch(edit))
 }
 
 // ---------------------------------------------------------------------------
@@ -154,24 +153,18 @@ pub(crate) fn epoch_ms(t: Timestamp) -> i64 {
     t.0.div_euclid(1_000_000)
 }
 
-/// The current wall-clock time.
-pub(crate) fn now() -> Timestamp {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+/// The JSON object of a request body; anything else is a 400 naming `body`.
+pub(crate) fn json_object(v: Value) -> Result<Map<String, Value>, ApiError> {
+    match v {
+        Value::Object(m) => Ok(m),
+        _ => Err(bad("body", "must be a JSON object")),
+    }
 }
 
-/// Parses a JSON object body; the error names `body`.
-pub(crate) fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(bad("body", "a JSON object is required"));
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(bad("body", "must be a JSON object")),
-        Err(e) => Err(bad("body", format!("invalid JSON: {e}"))),
-    }
+/// Parses a body the way the `Json` extractor does (tests).
+#[cfg(test)]
+pub(crate) fn obj(s: &str) -> Result<Map<String, Value>, ApiError> {
+    json_object(crate::extract::parse_json(s.as_bytes())?)
 }
 
 /// Rejects fields of `m` that are not in `allowed`.
@@ -201,32 +194,6 @@ pub(crate) fn opt_str<'a>(
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(bad(field, "must be a string")),
-    }
-}
-
-/// Runs a blocking store call off the async workers.
-pub(crate) async fn blocking<T, F>(f: F) -> Result<T, ApiError>
-where
-    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
-    T: Send + 'static,
-{
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::Internal(format!("worker failed: {e}")))?
-}
-
-/// HTTP status of an error (for per-item results of bulk requests).
-pub(crate) fn status_of(e: &ApiError) -> u16 {
-    match e {
-        ApiError::BadRequest { .. } => 400,
-        ApiError::Unauthorized => 401,
-        ApiError::Forbidden { .. } => 403,
-        ApiError::NotFound { .. } => 404,
-        ApiError::Conflict(_) => 409,
-        ApiError::TooLarge { .. } => 413,
-        ApiError::TooMany { .. } => 429,
-        ApiError::Unavailable(_) => 503,
-        ApiError::Internal(_) => 500,
     }
 }
 
@@ -525,11 +492,11 @@ async fn triage(state: &ApiState, id: &str, t: &Triage, actor: &str) -> Result<A
 
 async fn edit(
     State(state): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    Json(body): Json<Value>,
 ) -> Result<Json<Alert>, ApiError> {
-    let m = json_object(&body)?;
+    let m = json_object(body)?;
     let t = Triage::parse(&m, &[])?;
     Ok(Json(triage(&state, &id, &t, &caller.actor).await?))
 }
@@ -556,10 +523,10 @@ pub(crate) struct BulkAnswer {
 
 async fn bulk(
     State(state): State<ApiState>,
-    Extension(caller): Extension<Caller>,
-    body: axum::body::Bytes,
+    caller: Caller,
+    Json(body): Json<Value>,
 ) -> Result<Json<BulkAnswer>, ApiError> {
-    let m = json_object(&body)?;
+    let m = json_object(body)?;
     let ids = match m.get("ids") {
         Some(Value::Array(a)) => a,
         Some(_) => return Err(bad("ids", "must be an array of alert ids")),
@@ -597,7 +564,7 @@ async fn bulk(
             Err(e) => BulkResult {
                 id,
                 ok: false,
-                status: status_of(&e),
+                status: e.status().as_u16(),
                 alert: None,
                 error: Some(e.to_string()),
             },
@@ -687,7 +654,7 @@ mod tests {
 
     #[test]
     fn triage_validates_everything_first() {
-        let m = |s: &str| json_object(s.as_bytes()).unwrap();
+        let m = |s: &str| obj(s).unwrap();
         let err_field = |s: &str| match Triage::parse(&m(s), &[]) {
             Err(ApiError::BadRequest { field, .. }) => field,
             other => panic!("{s}: {other:?}"),
@@ -698,22 +665,16 @@ mod tests {
         assert_eq!(err_field(r#"{"colour":"red"}"#), "colour");
         assert_eq!(err_field(r#"{}"#), "body");
         assert_eq!(err_field(r#"{"learn":true,"status":"New"}"#), "status");
-        assert!(matches!(
-            json_object(b"[1]"),
-            Err(ApiError::BadRequest { .. })
-        ));
-        assert!(matches!(
-            json_object(b"{"),
-            Err(ApiError::BadRequest { .. })
-        ));
+        assert!(matches!(obj("[1]"), Err(ApiError::BadRequest { .. })));
+        assert!(matches!(obj("{"), Err(ApiError::BadRequest { .. })));
     }
 
     #[test]
     fn triage_orders_actions_and_skips_no_ops() {
         let a = alert();
         let t = Triage::parse(
-            &json_object(
-                br#"{"status":"Closed","severity":"Critical","learn":true,"mute":false,"comment":"ok"}"#,
+            &obj(
+                r#"{"status":"Closed","severity":"Critical","learn":true,"mute":false,"comment":"ok"}"#,
             )
             .unwrap(),
             &[],

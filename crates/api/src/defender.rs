@@ -19,24 +19,24 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::Router;
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use otwatch_alerts::{Alert, DeviceRef, Status, timeline::title_of};
 use otwatch_core::{Proto, Timestamp};
 use otwatch_store::{AlertFilter, AlertSort, DeviceView, EventFilter, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::alerts::{Params, bad, blocking, epoch_ms, ms_to_ts, now};
+use crate::alerts::{Params, bad, epoch_ms, ms_to_ts};
 use crate::devices::{
     effective_authorized, effective_name, effective_os, effective_type, effective_vendor,
     parse_device_id,
 };
 use crate::routes::RouteSpec;
-use crate::{ApiError, ApiState};
+use crate::{ApiError, ApiState, Json, Path, Query, blocking, now};
 
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec::new(

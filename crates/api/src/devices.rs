@@ -8,19 +8,19 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{Path, Query, State};
+use axum::Router;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
 use otwatch_core::Timestamp;
 use otwatch_store::{DeviceEdits, DeviceView, Role, StoreError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::alerts::{Params, bad, blocking, json_object, only_fields, opt_bool, opt_str};
+use crate::alerts::{Params, bad, json_object, only_fields, opt_bool, opt_str};
 use crate::control::DeviceAction;
 use crate::routes::RouteSpec;
-use crate::{ApiError, ApiState, Caller};
+use crate::{ApiError, ApiState, Caller, Json, Path, Query, blocking};
 
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec::new(
@@ -427,12 +427,12 @@ pub(crate) fn parse_edits(m: &Map<String, Value>) -> Result<DeviceEdits, ApiErro
 
 async fn edit(
     State(state): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    Json(body): Json<Value>,
 ) -> Result<Json<DeviceOut>, ApiError> {
     let id = parse_device_id("id", &id)?;
-    let edits = parse_edits(&json_object(&body)?)?;
+    let edits = parse_edits(&json_object(body)?)?;
     load(&state, id).await?;
     let (store, control) = (state.store.clone(), state.control.clone());
     let view = blocking(move || {
@@ -458,12 +458,12 @@ struct Merged {
 
 async fn merge(
     State(state): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    Json(body): Json<Value>,
 ) -> Result<Json<Merged>, ApiError> {
     let id = parse_device_id("id", &id)?;
-    let m = json_object(&body)?;
+    let m = json_object(body)?;
     only_fields(&m, &["from"])?;
     let from = match m.get("from") {
         Some(Value::Array(a)) => a,
@@ -508,7 +508,7 @@ async fn merge(
 
 async fn delete_device(
     State(state): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_device_id("id", &id)?;
@@ -595,7 +595,7 @@ mod tests {
 
     #[test]
     fn edit_bodies_are_validated() {
-        let field = |s: &str| match parse_edits(&json_object(s.as_bytes()).unwrap()) {
+        let field = |s: &str| match parse_edits(&crate::alerts::obj(s).unwrap()) {
             Err(ApiError::BadRequest { field, .. }) => field,
             other => panic!("{s}: {other:?}"),
         };
@@ -604,7 +604,8 @@ mod tests {
         assert_eq!(field(r#"{"scanner":1}"#), "scanner");
         assert_eq!(field(r#"{"owner":"me"}"#), "owner");
         assert_eq!(field(r#"{}"#), "body");
-        let e = parse_edits(&json_object(br#"{"type":"plc","important":true}"#).unwrap()).unwrap();
+        let e = parse_edits(&crate::alerts::obj(r#"{"type":"plc","important":true}"#).unwrap())
+            .unwrap();
         assert_eq!(e.kind.as_deref(), Some("PLC"));
         assert_eq!(e.important, Some(true));
     }

@@ -12,20 +12,133 @@
 //! its packet thread. Every route is declared once in a route table with the
 //! least role it needs (`docs/api-roles.md` is checked against it by a test).
 
+// One line per module (the route table and the router list them again below).
 pub mod alerts;
+pub mod auth;
 pub mod control;
 pub mod defender;
 pub mod devices;
 pub mod error;
+pub mod extract;
+pub mod layer;
+pub mod metrics;
 pub mod routes;
+pub mod system;
 pub mod timeline;
 
 pub use control::{AlertAction, Control, ControlError, DeviceAction};
 pub use error::ApiError;
+pub use extract::{Json, Path, Query};
+pub use layer::AuditNote;
+pub use routes::RouteSpec;
 
 use std::sync::Arc;
 
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use otwatch_core::Timestamp;
 use otwatch_store::{Role, Store};
+
+/// Every module's routes (one line per module).
+fn route_tables() -> Vec<&'static [RouteSpec]> {
+    vec![
+        system::ROUTES,
+        auth::ROUTES,
+        alerts::ROUTES,
+        devices::ROUTES,
+        timeline::ROUTES,
+        defender::ROUTES,
+    ]
+}
+
+/// Every module's router (one line per module).
+fn module_routers() -> Vec<Router<ApiState>> {
+    vec![
+        system::router(),
+        auth::router(),
+        alerts::router(),
+        devices::router(),
+        timeline::router(),
+        defender::router(),
+    ]
+}
+
+/// Every route of the API with the least role it needs.
+pub fn route_table() -> Vec<RouteSpec> {
+    route_tables().into_iter().flatten().copied().collect()
+}
+
+/// The whole API: every module's routes behind the authorization layer, the
+/// body limit, and a JSON 404 for unknown paths.
+pub fn router(state: ApiState) -> Router {
+    let table = route_table();
+    let rt = Arc::new(layer::Runtime::new(&table, &state.config));
+    let mut app = Router::new();
+    for r in module_routers() {
+        app = app.merge(r);
+    }
+    let layer_state = layer::LayerState {
+        api: state.clone(),
+        rt: rt.clone(),
+    };
+    app.fallback(fallback)
+        .layer(middleware::from_fn_with_state(layer_state, layer::authorize))
+        .layer(DefaultBodyLimit::max(state.config.max_body))
+        .layer(axum::Extension(rt))
+        .with_state(state)
+}
+
+async fn fallback(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found("route", uri.path())
+}
+
+/// The page size to use: the requested one (default `default_page`), at
+/// least 1, at most `max_page`.
+pub fn page_limit(cfg: &ApiConfig, requested: Option<usize>) -> usize {
+    requested
+        .unwrap_or(cfg.default_page)
+        .clamp(1, cfg.max_page.max(1))
+}
+
+/// The wall clock as a [`Timestamp`] (API records: audit, sessions, tokens).
+pub fn now() -> Timestamp {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_parts(
+        i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        u64::from(d.subsec_nanos()),
+        1_000_000_000,
+    )
+}
+
+/// Runs blocking work (store or control calls) off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
+}
+
+/// Calls the store off the async threads, mapping its errors.
+pub async fn store_call<T: Send + 'static>(
+    api: &ApiState,
+    f: impl FnOnce(&dyn Store) -> otwatch_store::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = api.store.clone();
+    blocking(move || f(store.as_ref()).map_err(ApiError::from)).await
+}
+
+/// Calls the sensor off the async threads, mapping its errors.
+pub async fn control_call<T: Send + 'static>(
+    api: &ApiState,
+    f: impl FnOnce(&dyn Control) -> Result<T, ControlError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let control = api.control.clone();
+    blocking(move || f(control.as_ref()).map_err(ApiError::from)).await
+}
 
 /// What every handler can reach.
 #[derive(Clone)]

@@ -3,17 +3,17 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{Query, State};
+use axum::Router;
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Extension, Json, Router};
 use otwatch_store::{EventFilter, EventRecord, Page, Role};
 use serde_json::Value;
 
-use crate::alerts::{Params, bad, blocking, json_object, only_fields, opt_str, parse_time};
+use crate::alerts::{Params, bad, json_object, only_fields, opt_str, parse_time};
 use crate::routes::RouteSpec;
-use crate::{ApiError, ApiState, Caller};
+use crate::{ApiError, ApiState, Caller, Json, Query, blocking};
 
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec::new(
@@ -109,7 +109,7 @@ async fn list(
 }
 
 /// A manual event from a `POST /api/timeline` body.
-pub(crate) fn manual_event(body: &[u8], owner: &str) -> Result<EventRecord, ApiError> {
+pub(crate) fn manual_event(body: Value, owner: &str) -> Result<EventRecord, ApiError> {
     let m = json_object(body)?;
     only_fields(
         &m,
@@ -120,7 +120,7 @@ pub(crate) fn manual_event(body: &[u8], owner: &str) -> Result<EventRecord, ApiE
         None => "INFO",
     };
     let ts = match m.get("timestamp") {
-        None | Some(Value::Null) => crate::alerts::now(),
+        None | Some(Value::Null) => crate::now(),
         Some(Value::String(s)) => parse_time("timestamp", s)?,
         Some(Value::Number(n)) => n
             .as_i64()
@@ -191,10 +191,10 @@ fn is_mac(s: &str) -> bool {
 
 async fn add(
     State(state): State<ApiState>,
-    Extension(caller): Extension<Caller>,
-    body: axum::body::Bytes,
+    caller: Caller,
+    Json(body): Json<Value>,
 ) -> Result<(StatusCode, Json<EventRecord>), ApiError> {
-    let mut e = manual_event(&body, &caller.actor)?;
+    let mut e = manual_event(body, &caller.actor)?;
     let store = state.store.clone();
     let rec = e.clone();
     e.id = blocking(move || Ok(store.add_event(&rec)?)).await?;
@@ -328,7 +328,10 @@ mod tests {
 
     #[test]
     fn manual_events_are_validated() {
-        let field = |s: &str| match manual_event(s.as_bytes(), "ann") {
+        let field = |s: &str| match manual_event(
+            crate::extract::parse_json(s.as_bytes()).unwrap(),
+            "ann",
+        ) {
             Err(ApiError::BadRequest { field, .. }) => field,
             other => panic!("{s}: {other:?}"),
         };
@@ -344,7 +347,7 @@ mod tests {
         assert_eq!(field(r#"{"description":"x","device":"plc"}"#), "device");
         assert_eq!(field(r#"{"description":"x","colour":1}"#), "colour");
         let e = manual_event(
-            br#"{"severity":"notice","timestamp":1000,"device":"00-11-22-33-44-AA","description":" valve check "}"#,
+            serde_json::json!({"severity":"notice","timestamp":1000,"device":"00-11-22-33-44-AA","description":" valve check "}),
             "ann",
         )
         .unwrap();

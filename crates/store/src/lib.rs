@@ -12,6 +12,12 @@
 
 use std::net::IpAddr;
 
+pub mod sqlite;
+pub mod writer;
+
+pub use sqlite::{SqliteStore, StoreConfig};
+pub use writer::{Writer, WriterConfig, WriterStats};
+
 use otwatch_alerts::{Alert, ScenarioKey};
 use otwatch_core::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -35,6 +41,14 @@ pub enum StoreError {
     /// The record does not exist.
     #[error("{what} `{name}` not found")]
     NotFound { what: &'static str, name: String },
+    /// A pagination cursor that this list did not hand out (malformed, or
+    /// from another sort order).
+    #[error("bad cursor {0}")]
+    BadCursor(String),
+    /// A record that can never be stored as given (a value out of range, a
+    /// document that does not encode). Retrying cannot help.
+    #[error("store {what}: {detail}")]
+    Invalid { what: String, detail: String },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -1,0 +1,333 @@
+//! The batching writer: the packet path hands [`Op`]s to a bounded queue and
+//! one thread applies them in batches (one transaction each), so the packet
+//! thread never waits on the disk unless the queue is full.
+//!
+//! A batch is committed when it holds `max_batch` ops, when `max_delay` has
+//! passed since its first op, or when someone calls [`Writer::flush`].
+//!
+//! Failures: a batch that fails with a store fault (I/O, disk full, lock
+//! timeout) is retried with backoff until it commits, so no op is lost while
+//! the fault lasts (the queue fills and `send` blocks: back-pressure). An op
+//! that can never be stored ([`StoreError::Invalid`]) is isolated by
+//! applying the batch op by op; only that op is rejected, counted in
+//! [`WriterStats::rejected`] and reported on stderr.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::{Op, Result, Store, StoreError};
+
+/// Batching limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriterConfig {
+    /// Ops per transaction at most.
+    pub max_batch: usize,
+    /// How long the first op of a batch waits for company.
+    pub max_delay: Duration,
+    /// Queue capacity (ops); `send` blocks when it is full.
+    pub queue: usize,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            max_batch: 1_000,
+            max_delay: Duration::from_millis(50),
+            queue: 65_536,
+        }
+    }
+}
+
+/// Counters for Prometheus (`/metrics`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WriterStats {
+    /// Ops sent but not committed yet (queue plus the batch being built).
+    pub queued: u64,
+    /// Committed transactions.
+    pub batches: u64,
+    /// Committed ops.
+    pub ops: u64,
+    /// Duration of the last successful commit, microseconds.
+    pub last_commit_latency_us: u64,
+    pub max_commit_latency_us: u64,
+    /// Failed commit attempts (each retried).
+    pub errors: u64,
+    /// `send` calls that found the queue full and had to wait.
+    pub blocked_sends: u64,
+    /// Ops that can never be stored ([`StoreError::Invalid`]), not applied.
+    pub rejected: u64,
+}
+
+// Nearly every message is an op, so boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Msg {
+    Op(Op),
+    Flush(SyncSender<()>),
+    Shutdown,
+}
+
+#[derive(Default)]
+struct Counters {
+    queued: AtomicU64,
+    batches: AtomicU64,
+    ops: AtomicU64,
+    last_latency: AtomicU64,
+    max_latency: AtomicU64,
+    errors: AtomicU64,
+    blocked: AtomicU64,
+    rejected: AtomicU64,
+}
+
+struct Shared {
+    counters: Counters,
+    last_error: Mutex<Option<String>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A handle on the writer thread (cheap to clone, `Send + Sync`).
+#[derive(Clone)]
+pub struct Writer {
+    tx: SyncSender<Msg>,
+    shared: Arc<Shared>,
+}
+
+fn stopped() -> StoreError {
+    StoreError::Backend {
+        what: "writer".into(),
+        detail: "the writer thread has stopped".into(),
+    }
+}
+
+impl Writer {
+    /// Starts the writer thread over `store`.
+    pub fn spawn(store: Arc<dyn Store>, config: WriterConfig) -> Writer {
+        let (tx, rx) = std::sync::mpsc::sync_channel(config.queue.max(1));
+        let shared = Arc::new(Shared {
+            counters: Counters::default(),
+            last_error: Mutex::new(None),
+            thread: Mutex::new(None),
+        });
+        let worker = Worker {
+            store,
+            max_batch: config.max_batch.max(1),
+            max_delay: config.max_delay,
+            shared: Arc::clone(&shared),
+            reported: HashSet::new(),
+        };
+        let handle = std::thread::Builder::new()
+            .name("otwatch-store-writer".into())
+            .spawn(move || worker.run(rx))
+            .expect("spawning the store writer thread");
+        *shared.thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+        Writer { tx, shared }
+    }
+
+    /// Queues one op; blocks while the queue is full (counted in
+    /// [`WriterStats::blocked_sends`]). Fails only when the writer stopped.
+    pub fn send(&self, op: Op) -> Result<()> {
+        let c = &self.shared.counters;
+        c.queued.fetch_add(1, Ordering::Relaxed);
+        let r = match self.tx.try_send(Msg::Op(op)) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(m)) => {
+                c.blocked.fetch_add(1, Ordering::Relaxed);
+                self.tx.send(m).map_err(|_| stopped())
+            }
+            Err(TrySendError::Disconnected(_)) => Err(stopped()),
+        };
+        if r.is_err() {
+            c.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        r
+    }
+
+    /// Returns once every op sent (by any handle) before this call is
+    /// committed (or rejected as invalid).
+    pub fn flush(&self) -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.tx.send(Msg::Flush(tx)).map_err(|_| stopped())?;
+        rx.recv().map_err(|_| stopped())
+    }
+
+    /// Commits everything queued and stops the thread. Later `send`s on
+    /// any clone fail.
+    pub fn shutdown(&self) -> Result<()> {
+        let flushed = self.flush();
+        let _ = self.tx.send(Msg::Shutdown);
+        let handle = self
+            .shared
+            .thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(h) = handle {
+            h.join().map_err(|_| StoreError::Backend {
+                what: "writer".into(),
+                detail: "the writer thread panicked".into(),
+            })?;
+        }
+        flushed
+    }
+
+    pub fn stats(&self) -> WriterStats {
+        let c = &self.shared.counters;
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        WriterStats {
+            queued: g(&c.queued),
+            batches: g(&c.batches),
+            ops: g(&c.ops),
+            last_commit_latency_us: g(&c.last_latency),
+            max_commit_latency_us: g(&c.max_latency),
+            errors: g(&c.errors),
+            blocked_sends: g(&c.blocked),
+            rejected: g(&c.rejected),
+        }
+    }
+
+    /// The most recent commit error, if any (for the health endpoint).
+    pub fn last_error(&self) -> Option<String> {
+        self.shared
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+struct Worker {
+    store: Arc<dyn Store>,
+    max_batch: usize,
+    max_delay: Duration,
+    shared: Arc<Shared>,
+    /// Error kinds already printed (each is printed once).
+    reported: HashSet<String>,
+}
+
+const BACKOFF_START: Duration = Duration::from_millis(10);
+const BACKOFF_MAX: Duration = Duration::from_secs(2);
+
+impl Worker {
+    fn run(mut self, rx: Receiver<Msg>) {
+        let mut batch: Vec<Op> = Vec::with_capacity(self.max_batch);
+        let mut flushes: Vec<SyncSender<()>> = Vec::new();
+        loop {
+            let mut stop = false;
+            match rx.recv() {
+                Ok(m) => Self::take(m, &mut batch, &mut flushes, &mut stop),
+                Err(_) => stop = true,
+            }
+            let deadline = Instant::now() + self.max_delay;
+            while !stop && flushes.is_empty() && batch.len() < self.max_batch {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                match rx.recv_timeout(deadline - now) {
+                    Ok(m) => Self::take(m, &mut batch, &mut flushes, &mut stop),
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => stop = true,
+                }
+            }
+            self.commit(&mut batch);
+            for f in flushes.drain(..) {
+                let _ = f.send(());
+            }
+            if stop {
+                return;
+            }
+        }
+    }
+
+    fn take(m: Msg, batch: &mut Vec<Op>, flushes: &mut Vec<SyncSender<()>>, stop: &mut bool) {
+        match m {
+            Msg::Op(op) => batch.push(op),
+            Msg::Flush(tx) => flushes.push(tx),
+            Msg::Shutdown => *stop = true,
+        }
+    }
+
+    /// Applies `ops` until it commits or is found invalid; `Err` only for
+    /// [`StoreError::Invalid`].
+    fn apply_retrying(&mut self, ops: &[Op]) -> std::result::Result<(), StoreError> {
+        let mut backoff = BACKOFF_START;
+        loop {
+            let t0 = Instant::now();
+            match self.store.apply(ops) {
+                Ok(()) => {
+                    let us = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    let c = &self.shared.counters;
+                    c.last_latency.store(us, Ordering::Relaxed);
+                    c.max_latency.fetch_max(us, Ordering::Relaxed);
+                    c.batches.fetch_add(1, Ordering::Relaxed);
+                    c.ops.fetch_add(ops.len() as u64, Ordering::Relaxed);
+                    c.queued.fetch_sub(ops.len() as u64, Ordering::Relaxed);
+                    return Ok(());
+                }
+                Err(e) => {
+                    self.shared.counters.errors.fetch_add(1, Ordering::Relaxed);
+                    self.report(&e);
+                    if matches!(e, StoreError::Invalid { .. }) {
+                        return Err(e);
+                    }
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
+            }
+        }
+    }
+
+    fn commit(&mut self, batch: &mut Vec<Op>) {
+        if batch.is_empty() {
+            return;
+        }
+        if self.apply_retrying(batch).is_err() {
+            // Find the op(s) that cannot be stored; keep the order of the rest.
+            for op in batch.iter() {
+                if let Err(e) = self.apply_retrying(std::slice::from_ref(op)) {
+                    let c = &self.shared.counters;
+                    c.rejected.fetch_add(1, Ordering::Relaxed);
+                    c.queued.fetch_sub(1, Ordering::Relaxed);
+                    eprintln!("otwatch store: rejected {}: {e}", op_name(op));
+                }
+            }
+        }
+        batch.clear();
+    }
+
+    fn report(&mut self, e: &StoreError) {
+        let text = e.to_string();
+        *self
+            .shared
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(text.clone());
+        let kind = match e {
+            StoreError::Backend { what, .. } => format!("backend {what}"),
+            StoreError::Invalid { what, .. } => format!("invalid {what}"),
+            StoreError::Corrupt { table, .. } => format!("corrupt {table}"),
+            other => other.to_string(),
+        };
+        if self.reported.len() < 64 && self.reported.insert(kind) {
+            eprintln!("otwatch store: write failed (retrying unless invalid): {text}");
+        }
+    }
+}
+
+fn op_name(op: &Op) -> String {
+    match op {
+        Op::PutAlert { alert, .. } => format!("alert {}", alert.id),
+        Op::DeleteAlert { id } => format!("delete of alert {id}"),
+        Op::Learned { key, .. } => format!("learned key of {}", key.type_id),
+        Op::Muted { key, .. } => format!("muted key of {}", key.type_id),
+        Op::Event(e) => format!("event {}", e.kind),
+        Op::PutDevice(d) => format!("device {}", d.id),
+        Op::Baseline(_) => "baseline".into(),
+        Op::Pcap(p) => format!("pcap of {}", p.alert_id),
+        Op::PcapGone { alert_id } => format!("pcap removal of {alert_id}"),
+        Op::Meta { key, .. } => format!("meta {key}"),
+    }
+}
