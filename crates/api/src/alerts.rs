@@ -423,7 +423,8 @@ impl Triage {
 
     /// The actions to apply to `a`, in order: severity, comment, learn or
     /// unlearn, mute or unmute, then status. Actions that would not change
-    /// the alert are left out.
+    /// the alert are left out (a status equal to the one the alert has after
+    /// the flag changes included).
     pub fn actions(&self, a: &Alert) -> Vec<AlertAction> {
         let mut out = Vec::new();
         if let Some(s) = self.severity
@@ -434,37 +435,32 @@ impl Triage {
         if let Some(c) = &self.comment {
             out.push(AlertAction::Comment { text: c.clone() });
         }
-        let mut closed = !a.status.is_open();
+        // The status the alert will have after the flag changes: learning
+        // and muting close it, unlearning reopens it as New.
+        let mut status = a.status;
         match self.learn {
             Some(true) if !a.learned => {
                 out.push(AlertAction::Learn);
-                closed = true;
+                status = Status::Closed;
             }
             Some(false) if a.learned => {
                 out.push(AlertAction::Unlearn);
-                closed = false;
+                status = Status::New;
             }
             _ => {}
         }
         match self.mute {
             Some(true) if !a.muted => {
                 out.push(AlertAction::Mute);
-                closed = true;
+                status = Status::Closed;
             }
             Some(false) if a.muted => out.push(AlertAction::Unmute),
             _ => {}
         }
-        if let Some(s) = self.status {
-            let unchanged = if closed {
-                s == Status::Closed
-            } else {
-                // The alert is open: only a real change is sent (after an
-                // unlearn the sensor decides which open status it gets).
-                s == a.status || (self.learn == Some(false) && a.learned && s.is_open())
-            };
-            if !unchanged {
-                out.push(AlertAction::Status { status: s });
-            }
+        if let Some(s) = self.status
+            && s != status
+        {
+            out.push(AlertAction::Status { status: s });
         }
         out
     }
@@ -700,6 +696,20 @@ mod tests {
             ..Triage::default()
         };
         assert_eq!(t.actions(&learned), vec![AlertAction::Unlearn]);
+        let t = Triage {
+            learn: Some(false),
+            status: Some(Status::Closed),
+            ..Triage::default()
+        };
+        assert_eq!(
+            t.actions(&learned),
+            vec![
+                AlertAction::Unlearn,
+                AlertAction::Status {
+                    status: Status::Closed
+                }
+            ]
+        );
         let t = Triage {
             status: Some(Status::New),
             ..Triage::default()
