@@ -153,6 +153,15 @@ pub(crate) fn epoch_ms(t: Timestamp) -> i64 {
     t.0.div_euclid(1_000_000)
 }
 
+/// A store error of a paged read: a cursor the store cannot use is the
+/// caller's mistake (400 naming `cursor`), anything else is the store's.
+pub(crate) fn paged_err(e: otwatch_store::StoreError) -> ApiError {
+    match e {
+        otwatch_store::StoreError::BadCursor(m) => bad("cursor", m),
+        other => other.into(),
+    }
+}
+
 /// The JSON object of a request body; anything else is a 400 naming `body`.
 pub(crate) fn json_object(v: Value) -> Result<Map<String, Value>, ApiError> {
     match v {
@@ -318,7 +327,12 @@ async fn list(
     let limit = p.limit(&state.config)?;
     let cursor = p.get("cursor").map(str::to_string);
     let store = state.store.clone();
-    let page = blocking(move || Ok(store.alerts(&filter, sort, cursor.as_deref(), limit)?)).await?;
+    let page = blocking(move || {
+        store
+            .alerts(&filter, sort, cursor.as_deref(), limit)
+            .map_err(paged_err)
+    })
+    .await?;
     Ok(Json(page))
 }
 

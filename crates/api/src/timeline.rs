@@ -11,7 +11,7 @@ use axum::routing::get;
 use otwatch_store::{EventFilter, EventRecord, Page, Role};
 use serde_json::Value;
 
-use crate::alerts::{Params, bad, json_object, only_fields, opt_str, parse_time};
+use crate::alerts::{Params, bad, json_object, only_fields, opt_str, paged_err, parse_time};
 use crate::routes::RouteSpec;
 use crate::{ApiError, ApiState, Caller, Json, Query, blocking};
 
@@ -104,7 +104,12 @@ async fn list(
     let cursor = p.get("cursor").map(str::to_string);
     let store = state.store.clone();
     Ok(Json(
-        blocking(move || Ok(store.events(&filter, cursor.as_deref(), limit)?)).await?,
+        blocking(move || {
+            store
+                .events(&filter, cursor.as_deref(), limit)
+                .map_err(paged_err)
+        })
+        .await?,
     ))
 }
 
