@@ -263,10 +263,18 @@ async fn select_alerts(state: &ApiState, q: AlertQuery) -> Result<Vec<Alert>, Ap
                 page,
             )?;
             let n = got.items.len();
+            // Newest first detection first: past `fromTime`, nothing more matches.
+            let past_from = got
+                .items
+                .last()
+                .is_some_and(|a| q.from.is_some_and(|f| a.first_detection < f));
             out.extend(got.items.into_iter().filter(|a| {
                 q.from.is_none_or(|f| a.first_detection >= f)
                     && q.to.is_none_or(|t| a.first_detection < t)
             }));
+            if past_from {
+                break;
+            }
             if out.len() >= MAX_ALERTS {
                 out.truncate(MAX_ALERTS);
                 break;

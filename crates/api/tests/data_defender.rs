@@ -548,3 +548,36 @@ async fn pcap_download_or_the_reference_error() {
     let ro = h.get(Role::Readonly, "/api/v2/alerts/pcap/7").await;
     assert_eq!(ro.status, StatusCode::FORBIDDEN);
 }
+
+/// The reference's answer is one array: the endpoint reads every store page.
+#[tokio::test]
+async fn alerts_v1_reads_across_store_pages() {
+    let h = Harness::with_config(otwatch_api::ApiConfig {
+        max_page: 2,
+        default_page: 2,
+        ..otwatch_api::ApiConfig::default()
+    });
+    for i in 0..7u64 {
+        put(
+            &h,
+            &known_alert(100 + i, "port_scan", T_MS + 1000 * i as i64),
+        );
+    }
+    let ids = |v: Value| -> Vec<u64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        ids(h.ok("/api/v1/alerts").await),
+        (100..107).collect::<Vec<_>>()
+    );
+    let q = format!(
+        "/api/v2/alerts?fromTime={}&toTime={}",
+        T_MS + 2000,
+        T_MS + 5000
+    );
+    assert_eq!(ids(h.ok(&q).await), vec![102, 103, 104]);
+}
