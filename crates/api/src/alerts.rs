@@ -116,13 +116,13 @@ impl Params {
     }
 
     /// The page size: `limit`, default and maximum from the config.
+    /// The page size: `limit` clamped by [`crate::page_limit`]; a value
+    /// that is not a number is a 400.
     pub fn limit(&self, cfg: &crate::ApiConfig) -> Result<usize, ApiError> {
-        Ok(match self.u64("limit")? {
-            None => cfg.default_page,
-            Some(0) => return Err(bad("limit", "must be at least 1")),
-            Some(n) => usize::try_from(n).unwrap_or(usize::MAX).min(cfg.max_page),
-        }
-        .max(1))
+        let requested = self
+            .u64("limit")?
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        Ok(crate::page_limit(cfg, requested))
     }
 }
 
@@ -748,6 +748,6 @@ mod tests {
         assert_eq!(lim("").unwrap(), 10);
         assert_eq!(lim("limit=500").unwrap(), 50);
         assert!(lim("limit=x").is_err());
-        assert!(lim("limit=0").is_err());
+        assert_eq!(lim("limit=0").unwrap(), 1);
     }
 }
