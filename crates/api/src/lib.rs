@@ -13,8 +13,11 @@
 //! least role it needs (`docs/api-roles.md` is checked against it by a test).
 
 // One line per module (the route table and the router list them again below).
+pub mod alerts;
 pub mod auth;
 pub mod control;
+pub mod defender;
+pub mod devices;
 pub mod error;
 pub mod extract;
 pub mod layer;
@@ -22,6 +25,7 @@ pub mod metrics;
 pub mod routes;
 pub mod serve;
 pub mod system;
+pub mod timeline;
 
 pub use control::{AlertAction, Control, ControlError, DeviceAction};
 pub use error::ApiError;
@@ -39,12 +43,26 @@ use otwatch_store::{Role, Store};
 
 /// Every module's routes (one line per module).
 fn route_tables() -> Vec<&'static [RouteSpec]> {
-    vec![system::ROUTES, auth::ROUTES]
+    vec![
+        system::ROUTES,
+        auth::ROUTES,
+        alerts::ROUTES,
+        devices::ROUTES,
+        timeline::ROUTES,
+        defender::ROUTES,
+    ]
 }
 
 /// Every module's router (one line per module).
 fn module_routers() -> Vec<Router<ApiState>> {
-    vec![system::router(), auth::router()]
+    vec![
+        system::router(),
+        auth::router(),
+        alerts::router(),
+        devices::router(),
+        timeline::router(),
+        defender::router(),
+    ]
 }
 
 /// Every route of the API with the least role it needs.

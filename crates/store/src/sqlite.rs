@@ -85,8 +85,11 @@ CREATE TABLE alerts (
     first_detection INTEGER NOT NULL,
     last_detection  INTEGER NOT NULL,
     title           TEXT NOT NULL,
-    message         TEXT NOT NULL,
-    body            TEXT NOT NULL
+    message         TEXT NOT NULL
+);
+CREATE TABLE alert_bodies (
+    alert_id TEXT PRIMARY KEY REFERENCES alerts(id) ON DELETE CASCADE,
+    body     TEXT NOT NULL
 );
 CREATE TABLE alert_keys (
     alert_id TEXT PRIMARY KEY REFERENCES alerts(id) ON DELETE CASCADE,
@@ -556,9 +559,9 @@ fn put_alert(tx: &Connection, a: &Alert, key: &ScenarioKey) -> Result<()> {
         .execute(
             "INSERT INTO alerts(id, numeric_id, revision, status, severity, engine, protocol, \
              type_id, src_ip, dst_ip, src_mac, dst_mac, src_device_id, dst_device_id, \
-             first_detection, last_detection, title, message, body) \
+             first_detection, last_detection, title, message) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-             ?18, ?19) \
+             ?18) \
              ON CONFLICT(id) DO UPDATE SET numeric_id = excluded.numeric_id, \
              revision = excluded.revision, status = excluded.status, \
              severity = excluded.severity, engine = excluded.engine, \
@@ -568,7 +571,7 @@ fn put_alert(tx: &Connection, a: &Alert, key: &ScenarioKey) -> Result<()> {
              dst_device_id = excluded.dst_device_id, \
              first_detection = excluded.first_detection, \
              last_detection = excluded.last_detection, title = excluded.title, \
-             message = excluded.message, body = excluded.body \
+             message = excluded.message \
              WHERE excluded.revision >= alerts.revision",
             params![
                 a.id,
@@ -594,12 +597,17 @@ fn put_alert(tx: &Connection, a: &Alert, key: &ScenarioKey) -> Result<()> {
                 a.first_detection.0,
                 a.last_detection.0,
                 a.title,
-                a.message,
-                body
+                a.message
             ],
         )
         .map_err(|e| backend(what(), e))?;
     if changed > 0 {
+        tx.execute(
+            "INSERT INTO alert_bodies(alert_id, body) VALUES (?1, ?2) \
+             ON CONFLICT(alert_id) DO UPDATE SET body = excluded.body",
+            params![a.id, body],
+        )
+        .map_err(|e| backend(what(), e))?;
         tx.execute(
             "INSERT INTO alert_keys(alert_id, key) VALUES (?1, ?2) \
              ON CONFLICT(alert_id) DO UPDATE SET key = excluded.key",
@@ -983,7 +991,8 @@ impl Store for SqliteStore {
         {
             let mut st = tx
                 .prepare(
-                    "SELECT a.id, a.body, k.key FROM alerts a \
+                    "SELECT a.id, b.body, k.key FROM alerts a \
+                     JOIN alert_bodies b ON b.alert_id = a.id \
                      LEFT JOIN alert_keys k ON k.alert_id = a.id ORDER BY a.numeric_id",
                 )
                 .map_err(|e| backend("resume alerts", e))?;
@@ -1072,7 +1081,11 @@ impl Store for SqliteStore {
     fn alert(&self, id: &str) -> Result<Option<Alert>> {
         let body: Option<String> = self
             .read()
-            .query_row("SELECT body FROM alerts WHERE id = ?1", [id], |r| r.get(0))
+            .query_row(
+                "SELECT body FROM alert_bodies WHERE alert_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(|e| backend(format!("read alert {id}"), e))?;
         body.map(|b| alert_parse(id, &b)).transpose()
@@ -1085,7 +1098,8 @@ impl Store for SqliteStore {
         let row: Option<(String, String)> = self
             .read()
             .query_row(
-                "SELECT id, body FROM alerts WHERE numeric_id = ?1 ORDER BY id LIMIT 1",
+                "SELECT a.id, b.body FROM alerts a JOIN alert_bodies b ON b.alert_id = a.id \
+                 WHERE a.numeric_id = ?1 ORDER BY a.id LIMIT 1",
                 [n],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -1137,10 +1151,22 @@ impl Store for SqliteStore {
             .join(", ");
         let fetch = limit.saturating_add(1);
         args.push(Value::Integer(i64::try_from(fetch).unwrap_or(i64::MAX)));
+        // The page is cut on the narrow indexed rows first; only its rows
+        // fetch their (large) JSON bodies.
+        let keys = cols.join(", ");
         let sql = format!(
-            "SELECT id, body, {} FROM alerts{} ORDER BY {order} LIMIT ?",
-            cols.join(", "),
-            where_sql(&terms)
+            "SELECT p.id, b.body, {} FROM \
+             (SELECT id, {keys} FROM alerts{} ORDER BY {order} LIMIT ?) p \
+             JOIN alert_bodies b ON b.alert_id = p.id ORDER BY {}",
+            cols.iter()
+                .map(|c| format!("p.{c}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            where_sql(&terms),
+            cols.iter()
+                .map(|c| format!("p.{c} {dir}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         let mut st = tx.prepare(&sql).map_err(|e| backend("list alerts", e))?;
         let n = cols.len();
