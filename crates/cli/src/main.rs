@@ -146,7 +146,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn load_config(cmd: &str, path: &std::path::Path) -> Result<otwatch_sensor::SensorConfig, ExitCode> {
+fn load_config(
+    cmd: &str,
+    path: &std::path::Path,
+) -> Result<otwatch_sensor::SensorConfig, ExitCode> {
     otwatch_sensor::SensorConfig::load(path).map_err(|e| {
         eprintln!("otwatch {cmd}: {e}");
         ExitCode::from(2)

@@ -288,7 +288,9 @@ impl Core {
             }
         }
         self.touch(id);
+        self.acting = Some(actor.to_string());
         self.drain_manager_events();
+        self.acting = None;
         self.flush_alerts();
         self.ops.flush();
         self.manager

@@ -166,6 +166,12 @@ pub struct Core {
     last_second: Instant,
     last_devices: Instant,
     last_baseline: Instant,
+    /// Wall-clock instant of the last packet: capture time moves on with the
+    /// wall clock while a live link is quiet, so alert captures finish.
+    last_packet: Instant,
+    last_packet_seen: bool,
+    /// The user acting while a job runs (owner of the timeline events).
+    pub(crate) acting: Option<String>,
     pub stop: bool,
     pub(crate) replay_log: VecDeque<serde_json::Value>,
 }
@@ -229,6 +235,9 @@ impl Core {
             last_second: now,
             last_devices: now,
             last_baseline: now,
+            last_packet: now,
+            last_packet_seen: false,
+            acting: None,
             stop: false,
             replay_log: VecDeque::new(),
         }
@@ -260,6 +269,7 @@ impl Core {
         self.scratch = scratch;
         self.metrics.packets.fetch_add(1, Relaxed);
         self.metrics.bytes.fetch_add(p.orig_len as u64, Relaxed);
+        self.last_packet_seen = true;
     }
 
     fn detection(&mut self, d: Detection) {
@@ -339,7 +349,10 @@ impl Core {
                 .as_deref()
                 .and_then(|id| self.manager.get(id))
                 .map(|a| (a.source.ip, a.source.mac));
-            let entry = entry_for_manager_event(&ev, dev);
+            let mut entry = entry_for_manager_event(&ev, dev);
+            if entry.owner.is_none() {
+                entry.owner = self.acting.clone();
+            }
             self.ops.send(Op::Event(event_record(&entry)));
         }
     }
@@ -368,12 +381,18 @@ impl Core {
             return;
         }
         self.last_fast = now_i;
+        if std::mem::take(&mut self.last_packet_seen) {
+            self.last_packet = now_i;
+        }
         let now = self.now();
+        // Quiet link: the evidence windows run on with the wall clock.
+        let idle = now_i.duration_since(self.last_packet);
+        let ev_now = now.add_nanos(idle.as_nanos().min(i64::MAX as u128) as i64);
         let net: Vec<TimelineEntry> = self.pipeline.sink_mut().1.1.0.drain().collect();
         for e in net {
             self.ops.send(Op::Event(event_record(&e)));
         }
-        self.poll_evidence(now, force);
+        self.poll_evidence(ev_now, force);
         self.flush_alerts();
         if force || now_i.duration_since(self.last_second) >= Duration::from_secs(1) {
             self.last_second = now_i;
@@ -614,8 +633,12 @@ impl Core {
                 if let Some(dir) = &r.done_dir {
                     move_done(&r.files, dir);
                 }
-                // Everything the replay raised is written before the next one.
-                self.housekeeping(false);
+                // The replay's time line ends here: its alert captures are
+                // complete, and everything it raised is written before the
+                // next one starts.
+                let now = self.now();
+                self.poll_evidence(now, true);
+                self.drain_manager_events();
                 self.flush_alerts();
             }
         }

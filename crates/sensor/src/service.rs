@@ -25,19 +25,8 @@ struct WriterSink {
     metrics: Arc<Metrics>,
 }
 
-impl OpSink for WriterSink {
-    fn send(&self, op: Op) {
-        if self.w.send(op).is_err() {
-            self.metrics.store_errors.fetch_add(1, Relaxed);
-        }
-        let s = self.w.stats();
-        self.metrics.store_queue.store(s.queued, Relaxed);
-    }
-
-    fn flush(&self) {
-        if self.w.flush().is_err() {
-            self.metrics.store_errors.fetch_add(1, Relaxed);
-        }
+impl WriterSink {
+    fn publish(&self) {
         let s = self.w.stats();
         let m = &self.metrics;
         m.store_queue.store(s.queued, Relaxed);
@@ -47,6 +36,24 @@ impl OpSink for WriterSink {
             .store(s.last_commit_latency_us, Relaxed);
         m.store_commit_us_max
             .store(s.max_commit_latency_us, Relaxed);
+    }
+}
+
+impl OpSink for WriterSink {
+    fn send(&self, op: Op) {
+        if let Err(e) = self.w.send(op) {
+            self.metrics.store_errors.fetch_add(1, Relaxed);
+            eprintln!("otwatch sensor: store write refused: {e}");
+        }
+        self.publish();
+    }
+
+    fn flush(&self) {
+        if let Err(e) = self.w.flush() {
+            self.metrics.store_errors.fetch_add(1, Relaxed);
+            eprintln!("otwatch sensor: store flush failed: {e}");
+        }
+        self.publish();
     }
 }
 
@@ -82,9 +89,9 @@ fn load_docs(cfg: &SensorConfig, store: &dyn Store) -> Result<Docs, String> {
     };
     let mut docs = Docs::default();
     let import = |key: &str,
-                      file: &Option<std::path::PathBuf>,
-                      what: &str,
-                      root: Option<&str>|
+                  file: &Option<std::path::PathBuf>,
+                  what: &str,
+                  root: Option<&str>|
      -> Result<Value, String> {
         if let Some(v) = get(key)? {
             return Ok(v);
