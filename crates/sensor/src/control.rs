@@ -8,7 +8,8 @@
 //! and parsed by the same code, so the same checks and messages apply), and
 //! are kept in the store so that a restart resumes with them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -415,21 +416,50 @@ impl Core {
         }
     }
 
+    /// Device-to-device connections learned in the baseline (channels),
+    /// with the sensor's device ids. `last_seen` is the later of the two
+    /// devices' last activity as the inventory knows it (channels keep no
+    /// time of their own).
     pub fn connections(&mut self) -> Value {
         let chans = self.engines().baseline().channels();
+        let last: HashMap<IpAddr, otwatch_core::Timestamp> = self
+            .pipeline
+            .sink()
+            .1
+            .0
+            .devices()
+            .into_iter()
+            .filter_map(|d| d.ip.map(|ip| (ip, d.last_seen)))
+            .collect();
         let mut out = Vec::with_capacity(chans.len());
         for c in chans {
             let cid = self.ids.get(&format!("ip:{}", c.client));
             let sid = self.ids.get(&format!("ip:{}", c.server));
+            let first = otwatch_core::Timestamp(c.first_seen);
+            let seen = [last.get(&c.client), last.get(&c.server)]
+                .into_iter()
+                .flatten()
+                .copied()
+                .max()
+                .unwrap_or(first);
+            let commands: Vec<String> = c
+                .entries
+                .iter()
+                .filter_map(|e| serde_json::to_value(e).ok())
+                .map(|v| match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                })
+                .collect();
             out.push(json!({
-                "client_ip": c.client,
-                "server_ip": c.server,
-                "client_device_id": cid,
-                "server_device_id": sid,
-                "protocol": c.proto,
-                "port": c.port,
-                "first_seen": otwatch_core::Timestamp(c.first_seen),
-                "commands": c.entries.iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect::<Vec<_>>(),
+                "first_device_id": cid,
+                "second_device_id": sid,
+                "first_ip": c.client,
+                "second_ip": c.server,
+                "first_seen": first,
+                "last_seen": seen.max(first),
+                "ports": [c.port],
+                "protocols": [{"name": c.proto, "commands": commands}],
             }));
         }
         Value::Array(out)

@@ -475,6 +475,12 @@ impl Core {
                     o.get("id").cloned().unwrap_or_default(),
                 );
                 o.insert("id".into(), id.into());
+                // Authorized: seen during learning (or authorized by a user).
+                let authorized = d
+                    .ip
+                    .and_then(|ip| self.pipeline.sink().1.1.1.baseline().device(ip))
+                    .is_some_and(|b| b.authorized);
+                o.insert("authorized".into(), authorized.into());
             }
             self.ops.send(Op::PutDevice(DeviceRecord {
                 id,
@@ -640,6 +646,7 @@ impl Core {
                 self.poll_evidence(now, true);
                 self.drain_manager_events();
                 self.flush_alerts();
+                self.write_devices();
             }
         }
         true
