@@ -370,7 +370,8 @@ impl Recorder {
     /// two addresses, or to and from the one address given), then every
     /// later packet of them until capture time passes `ts + post`. A request
     /// for an alert already collecting adds the flows and extends the
-    /// window. The buffered packets may use at most three quarters of the
+    /// window. `FlowId(0)` (the transient flow of link-layer frames) counts
+    /// as no flow. The buffered packets may use at most three quarters of the
     /// capture's caps, so that packets after the detection fit too.
     pub fn request(
         &mut self,
@@ -380,13 +381,16 @@ impl Recorder {
         ts: Timestamp,
     ) -> Result<(), EvidenceError> {
         check_alert_id(alert_id)?;
-        if flows.is_empty() && ips.0.is_none() && ips.1.is_none() {
+        // Flow 0 is the transient flow of link-layer frames (GOOSE, LLDP...),
+        // never one the flow table assigns: such frames are not chained.
+        let real = |f: &&FlowId| f.0 != 0;
+        if !flows.iter().any(|f| real(&f)) && ips.0.is_none() && ips.1.is_none() {
             return Err(EvidenceError::NothingToCapture(alert_id.to_string()));
         }
         self.stats.requested += 1;
         let until = ts.add_nanos(self.cfg.post_ns());
         if let Some(c) = self.pending.iter_mut().find(|c| c.alert_id == alert_id) {
-            for f in flows {
+            for f in flows.iter().filter(real) {
                 if !c.flows.contains(f) {
                     c.flows.push(*f);
                 }
@@ -405,7 +409,7 @@ impl Recorder {
         }
         let mut c = Capture {
             alert_id: alert_id.to_string(),
-            flows: flows.to_vec(),
+            flows: flows.iter().filter(real).copied().collect(),
             ips,
             until,
             link: None,
@@ -416,13 +420,14 @@ impl Recorder {
             full: false,
             early: false,
         };
-        self.backfill(&mut c, ts.add_nanos(-self.cfg.pre_ns()));
+        self.backfill(&mut c, ts.add_nanos(-self.cfg.pre_ns()), until);
         self.pending.push(c);
         Ok(())
     }
 
-    /// Adds the buffered packets of a new capture, from `from` on.
-    fn backfill(&mut self, c: &mut Capture, from: Timestamp) {
+    /// Adds the buffered packets of a new capture between `from` and
+    /// `until` (a late request may find packets past its window).
+    fn backfill(&mut self, c: &mut Capture, from: Timestamp, until: Timestamp) {
         let mut seqs = std::mem::take(&mut self.scratch);
         seqs.clear();
         if c.flows.is_empty() {
@@ -442,6 +447,7 @@ impl Recorder {
             seqs.sort_unstable_by(|a, b| b.cmp(a));
             seqs.dedup();
         }
+        seqs.retain(|&s| self.ring.get(s).is_some_and(|r| r.ts <= until));
         // Newest first: the capture's link type is the newest packet's (the
         // detection's); keep as many as fit in three quarters of the caps.
         let link = seqs.first().and_then(|&s| self.ring.get(s)).map(|r| r.link);
