@@ -45,6 +45,9 @@ fn ips(frame: &[u8]) -> Option<(IpAddr, IpAddr)> {
     }
 }
 
+/// A packet's time, flow and IP pair.
+type Truth = (Timestamp, Option<FlowId>, Option<(IpAddr, IpAddr)>);
+
 /// What an alert asked for.
 struct Request {
     type_id: &'static str,
@@ -175,13 +178,13 @@ fn run(
     );
     let learn = baseline.is_none();
     let mut engines: Engines =
-        otwatch_engines::builtin(manager.catalog(), baseline.unwrap_or_else(Baseline::new));
+        otwatch_engines::builtin(manager.catalog(), baseline.unwrap_or_default());
     if learn {
         engines.learn_first(std::time::Duration::from_secs(30));
     }
     let mut pipeline = Pipeline::new(Config::default(), (FlowIps::default(), engines));
     // Ground truth per packet: its time, flow and IP pair.
-    let mut truth: Vec<(Timestamp, Option<FlowId>, Option<(IpAddr, IpAddr)>)> = Vec::new();
+    let mut truth: Vec<Truth> = Vec::new();
     let mut requests: BTreeMap<String, Request> = BTreeMap::new();
     let mut written = BTreeMap::new();
     let mut no_flow: BTreeMap<&'static str, usize> = BTreeMap::new();

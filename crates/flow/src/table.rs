@@ -388,9 +388,7 @@ impl<A> FlowTable<A> {
             }
         };
         let (list, id) = {
-            let Some(f) = self.slots[i as usize].flow.as_mut() else {
-                return None;
-            };
+            let f = self.slots[i as usize].flow.as_mut()?;
             let id = f.info.id;
             // Direction: the sender is the client when it is the key side marked as client.
             let src_is_lo = !src_is_hi;
