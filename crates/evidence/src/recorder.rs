@@ -94,7 +94,6 @@ pub struct EvidenceStats {
 }
 
 /// One capture being collected.
-#[derive(Debug)]
 struct Capture {
     alert_id: String,
     flows: Vec<FlowId>,
@@ -107,7 +106,6 @@ struct Capture {
     max_packets: u64,
     max_bytes: u64,
     full: bool,
-    early: bool,
 }
 
 /// Whether `(src, dst)` is the pair asked for (either direction), or
@@ -117,6 +115,21 @@ fn ips_match(want: (Option<IpAddr>, Option<IpAddr>), pair: (IpAddr, IpAddr)) -> 
         (Some(a), Some(b)) => pair == (a, b) || pair == (b, a),
         (Some(a), None) | (None, Some(a)) => pair.0 == a || pair.1 == a,
         (None, None) => false,
+    }
+}
+
+/// Without the buffered records (up to megabytes).
+impl std::fmt::Debug for Capture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Capture")
+            .field("alert_id", &self.alert_id)
+            .field("flows", &self.flows)
+            .field("ips", &self.ips)
+            .field("until", &self.until)
+            .field("packets", &self.packets)
+            .field("bytes", &(FILE_HEADER + self.buf.len()))
+            .field("full", &self.full)
+            .finish()
     }
 }
 
@@ -404,7 +417,7 @@ impl Recorder {
             let c = self.pending.remove(0);
             self.stats.finished_early += 1;
             let mut rep = Report::default();
-            self.finish(c, true, &mut rep);
+            self.finish(c, &mut rep);
             self.outbox.append(rep);
         }
         let mut c = Capture {
@@ -418,7 +431,6 @@ impl Recorder {
             max_packets: self.cfg.capture_packets as u64,
             max_bytes: self.cfg.capture_bytes,
             full: false,
-            early: false,
         };
         self.backfill(&mut c, ts.add_nanos(-self.cfg.pre_ns()), until);
         self.pending.push(c);
@@ -493,7 +505,7 @@ impl Recorder {
             let c = &self.pending[i];
             if now > c.until || c.full {
                 let c = self.pending.remove(i);
-                self.finish(c, false, &mut rep);
+                self.finish(c, &mut rep);
             } else {
                 i += 1;
             }
@@ -505,7 +517,7 @@ impl Recorder {
     pub fn finish_all(&mut self) -> Report {
         let mut rep = std::mem::take(&mut self.outbox);
         for c in std::mem::take(&mut self.pending) {
-            self.finish(c, false, &mut rep);
+            self.finish(c, &mut rep);
         }
         rep
     }
@@ -531,8 +543,7 @@ impl Recorder {
         }
     }
 
-    fn finish(&mut self, mut c: Capture, early: bool, rep: &mut Report) {
-        c.early |= early;
+    fn finish(&mut self, c: Capture, rep: &mut Report) {
         let Some(link) = c.link.filter(|_| c.packets > 0) else {
             self.stats.empty += 1;
             rep.empty.push(c.alert_id);

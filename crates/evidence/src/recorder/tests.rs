@@ -389,3 +389,21 @@ fn write_failure_is_reported_not_fatal() {
     assert_eq!(r.stats().io_errors, 1);
     assert!(r.stored("w").is_none());
 }
+
+#[test]
+fn window_start_lost_to_the_ring_starts_the_capture_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = EvidenceConfig {
+        ring_packets: 100,
+        ..cfg()
+    };
+    let mut r = Recorder::new(dir.path(), c).unwrap();
+    // Packets 0..=300; the ring keeps 201..=300; the window starts at 200.
+    feed(&mut r, 0..301);
+    assert_eq!(r.stats().ring_overwritten, 201);
+    r.request("late", &[FlowId(1)], (None, None), Timestamp(15 * S))
+        .unwrap();
+    let (_, pkts) = read(&r.finish_all().written[0].path);
+    let tags: Vec<u32> = pkts.iter().map(|(_, f)| tag(f)).collect();
+    assert_eq!(tags, (202..=300).step_by(2).collect::<Vec<_>>());
+}
