@@ -94,7 +94,6 @@ pub struct EvidenceStats {
 }
 
 /// One capture being collected.
-#[derive(Debug)]
 struct Capture {
     alert_id: String,
     flows: Vec<FlowId>,
@@ -107,7 +106,6 @@ struct Capture {
     max_packets: u64,
     max_bytes: u64,
     full: bool,
-    early: bool,
 }
 
 /// Whether `(src, dst)` is the pair asked for (either direction), or
@@ -117,6 +115,21 @@ fn ips_match(want: (Option<IpAddr>, Option<IpAddr>), pair: (IpAddr, IpAddr)) -> 
         (Some(a), Some(b)) => pair == (a, b) || pair == (b, a),
         (Some(a), None) | (None, Some(a)) => pair.0 == a || pair.1 == a,
         (None, None) => false,
+    }
+}
+
+/// Without the buffered records (up to megabytes).
+impl std::fmt::Debug for Capture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Capture")
+            .field("alert_id", &self.alert_id)
+            .field("flows", &self.flows)
+            .field("ips", &self.ips)
+            .field("until", &self.until)
+            .field("packets", &self.packets)
+            .field("bytes", &(FILE_HEADER + self.buf.len()))
+            .field("full", &self.full)
+            .finish()
     }
 }
 
@@ -370,7 +383,8 @@ impl Recorder {
     /// two addresses, or to and from the one address given), then every
     /// later packet of them until capture time passes `ts + post`. A request
     /// for an alert already collecting adds the flows and extends the
-    /// window. The buffered packets may use at most three quarters of the
+    /// window. `FlowId(0)` (the transient flow of link-layer frames) counts
+    /// as no flow. The buffered packets may use at most three quarters of the
     /// capture's caps, so that packets after the detection fit too.
     pub fn request(
         &mut self,
@@ -380,13 +394,16 @@ impl Recorder {
         ts: Timestamp,
     ) -> Result<(), EvidenceError> {
         check_alert_id(alert_id)?;
-        if flows.is_empty() && ips.0.is_none() && ips.1.is_none() {
+        // Flow 0 is the transient flow of link-layer frames (GOOSE, LLDP...),
+        // never one the flow table assigns: such frames are not chained.
+        let real = |f: &&FlowId| f.0 != 0;
+        if !flows.iter().any(|f| real(&f)) && ips.0.is_none() && ips.1.is_none() {
             return Err(EvidenceError::NothingToCapture(alert_id.to_string()));
         }
         self.stats.requested += 1;
         let until = ts.add_nanos(self.cfg.post_ns());
         if let Some(c) = self.pending.iter_mut().find(|c| c.alert_id == alert_id) {
-            for f in flows {
+            for f in flows.iter().filter(real) {
                 if !c.flows.contains(f) {
                     c.flows.push(*f);
                 }
@@ -400,12 +417,12 @@ impl Recorder {
             let c = self.pending.remove(0);
             self.stats.finished_early += 1;
             let mut rep = Report::default();
-            self.finish(c, true, &mut rep);
+            self.finish(c, &mut rep);
             self.outbox.append(rep);
         }
         let mut c = Capture {
             alert_id: alert_id.to_string(),
-            flows: flows.to_vec(),
+            flows: flows.iter().filter(real).copied().collect(),
             ips,
             until,
             link: None,
@@ -414,15 +431,15 @@ impl Recorder {
             max_packets: self.cfg.capture_packets as u64,
             max_bytes: self.cfg.capture_bytes,
             full: false,
-            early: false,
         };
-        self.backfill(&mut c, ts.add_nanos(-self.cfg.pre_ns()));
+        self.backfill(&mut c, ts.add_nanos(-self.cfg.pre_ns()), until);
         self.pending.push(c);
         Ok(())
     }
 
-    /// Adds the buffered packets of a new capture, from `from` on.
-    fn backfill(&mut self, c: &mut Capture, from: Timestamp) {
+    /// Adds the buffered packets of a new capture between `from` and
+    /// `until` (a late request may find packets past its window).
+    fn backfill(&mut self, c: &mut Capture, from: Timestamp, until: Timestamp) {
         let mut seqs = std::mem::take(&mut self.scratch);
         seqs.clear();
         if c.flows.is_empty() {
@@ -442,6 +459,7 @@ impl Recorder {
             seqs.sort_unstable_by(|a, b| b.cmp(a));
             seqs.dedup();
         }
+        seqs.retain(|&s| self.ring.get(s).is_some_and(|r| r.ts <= until));
         // Newest first: the capture's link type is the newest packet's (the
         // detection's); keep as many as fit in three quarters of the caps.
         let link = seqs.first().and_then(|&s| self.ring.get(s)).map(|r| r.link);
@@ -487,7 +505,7 @@ impl Recorder {
             let c = &self.pending[i];
             if now > c.until || c.full {
                 let c = self.pending.remove(i);
-                self.finish(c, false, &mut rep);
+                self.finish(c, &mut rep);
             } else {
                 i += 1;
             }
@@ -499,7 +517,7 @@ impl Recorder {
     pub fn finish_all(&mut self) -> Report {
         let mut rep = std::mem::take(&mut self.outbox);
         for c in std::mem::take(&mut self.pending) {
-            self.finish(c, false, &mut rep);
+            self.finish(c, &mut rep);
         }
         rep
     }
@@ -525,8 +543,7 @@ impl Recorder {
         }
     }
 
-    fn finish(&mut self, mut c: Capture, early: bool, rep: &mut Report) {
-        c.early |= early;
+    fn finish(&mut self, c: Capture, rep: &mut Report) {
         let Some(link) = c.link.filter(|_| c.packets > 0) else {
             self.stats.empty += 1;
             rep.empty.push(c.alert_id);

@@ -55,7 +55,6 @@ pub struct RingStats {
 /// packets of one flow are found without scanning the ring. A flow's entry
 /// goes when its newest packet leaves the ring, so the index holds only
 /// flows that have packets buffered.
-#[derive(Debug)]
 pub struct PacketRing {
     arena: Vec<u8>,
     recs: Vec<Record>,
@@ -68,6 +67,20 @@ pub struct PacketRing {
     heads: HashMap<FlowId, u64>,
     max_flows: usize,
     stats: RingStats,
+}
+
+/// Sizes and counters only (the arena is megabytes of packet bytes).
+impl std::fmt::Debug for PacketRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PacketRing")
+            .field("arena_bytes", &self.arena.len())
+            .field("records", &self.cap)
+            .field("first", &self.first)
+            .field("next", &self.next)
+            .field("flows", &self.heads.len())
+            .field("stats", &self.stats)
+            .finish()
+    }
 }
 
 impl PacketRing {

@@ -154,10 +154,19 @@ fn without_a_flow_the_ip_pair_decides() {
     let (_, pkts) = read(&r.file_path("one"));
     let tags: Vec<u32> = pkts.iter().map(|(_, f)| tag(f)).collect();
     assert_eq!(tags, (0..=120).filter(|i| i % 2 == 0).collect::<Vec<_>>());
-    assert!(matches!(
-        r.request("x", &[], (None, None), Timestamp(0)),
-        Err(EvidenceError::NothingToCapture(_))
-    ));
+    for flows in [&[][..], &[FlowId(0)]] {
+        assert!(matches!(
+            r.request("x", flows, (None, None), Timestamp(0)),
+            Err(EvidenceError::NothingToCapture(_))
+        ));
+    }
+    // The link-layer flow 0 with addresses: the addresses decide. A late
+    // request takes no buffered packet past its window (0 to 6 s).
+    r.request("l2", &[FlowId(0)], (ip(3), ip(4)), Timestamp(4 * S))
+        .unwrap();
+    let (_, pkts) = read(&r.finish_all().written[0].path);
+    let tags: Vec<u32> = pkts.iter().map(|(_, f)| tag(f)).collect();
+    assert_eq!(tags, (0..120).filter(|i| i % 2 == 1).collect::<Vec<_>>());
 }
 
 #[test]
@@ -379,4 +388,22 @@ fn write_failure_is_reported_not_fatal() {
     assert!(msg.contains(".w.pcap.tmp"), "{msg}");
     assert_eq!(r.stats().io_errors, 1);
     assert!(r.stored("w").is_none());
+}
+
+#[test]
+fn window_start_lost_to_the_ring_starts_the_capture_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = EvidenceConfig {
+        ring_packets: 100,
+        ..cfg()
+    };
+    let mut r = Recorder::new(dir.path(), c).unwrap();
+    // Packets 0..=300; the ring keeps 201..=300; the window starts at 200.
+    feed(&mut r, 0..301);
+    assert_eq!(r.stats().ring_overwritten, 201);
+    r.request("late", &[FlowId(1)], (None, None), Timestamp(15 * S))
+        .unwrap();
+    let (_, pkts) = read(&r.finish_all().written[0].path);
+    let tags: Vec<u32> = pkts.iter().map(|(_, f)| tag(f)).collect();
+    assert_eq!(tags, (202..=300).step_by(2).collect::<Vec<_>>());
 }
