@@ -19,9 +19,12 @@ pub mod error;
 pub mod extract;
 pub mod layer;
 pub mod metrics;
+pub mod openapi;
 pub mod routes;
 pub mod serve;
+pub mod settings;
 pub mod system;
+pub mod users;
 
 pub use control::{AlertAction, Control, ControlError, DeviceAction};
 pub use error::ApiError;
@@ -38,13 +41,27 @@ use otwatch_core::Timestamp;
 use otwatch_store::{Role, Store};
 
 /// Every module's routes (one line per module).
+#[rustfmt::skip]
 fn route_tables() -> Vec<&'static [RouteSpec]> {
-    vec![system::ROUTES, auth::ROUTES]
+    vec![
+        system::ROUTES,
+        auth::ROUTES,
+        users::ROUTES,
+        settings::ROUTES,
+        openapi::ROUTES,
+    ]
 }
 
 /// Every module's router (one line per module).
+#[rustfmt::skip]
 fn module_routers() -> Vec<Router<ApiState>> {
-    vec![system::router(), auth::router()]
+    vec![
+        system::router(),
+        auth::router(),
+        users::router(),
+        settings::router(),
+        openapi::router(),
+    ]
 }
 
 /// Every route of the API with the least role it needs.
