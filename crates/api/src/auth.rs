@@ -215,7 +215,7 @@ struct LoginAnswer {
 
 /// A hash of a random password, verified against when the user does not
 /// exist so that unknown and known users take about the same time.
-fn dummy_hash() -> &'static str {
+pub(crate) fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| {
         hash_password(&base64url(&random32())).unwrap_or_else(|_| String::from("$argon2id$"))

@@ -174,10 +174,11 @@ async fn record_audit(
 ) {
     let note =
         note.unwrap_or_else(|| AuditNote::new(format!("{} {}", spec.method, spec.path), path));
-    let actor = caller
-        .map(|c| c.actor.clone())
-        .or(note.actor)
-        .unwrap_or_else(|| "anonymous".into());
+    // A public route with nobody behind it (logout without a session)
+    // changed nothing worth recording.
+    let Some(actor) = caller.map(|c| c.actor.clone()).or(note.actor) else {
+        return;
+    };
     let rec = AuditRecord {
         id: 0,
         ts: crate::now(),
