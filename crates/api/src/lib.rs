@@ -13,8 +13,11 @@
 //! least role it needs (`docs/api-roles.md` is checked against it by a test).
 
 // One line per module (the route table and the router list them again below).
+pub mod alerts;
 pub mod auth;
 pub mod control;
+pub mod defender;
+pub mod devices;
 pub mod error;
 pub mod extract;
 pub mod layer;
@@ -24,6 +27,7 @@ pub mod routes;
 pub mod serve;
 pub mod settings;
 pub mod system;
+pub mod timeline;
 pub mod users;
 
 pub use control::{AlertAction, Control, ControlError, DeviceAction};
@@ -49,6 +53,10 @@ fn route_tables() -> Vec<&'static [RouteSpec]> {
         users::ROUTES,
         settings::ROUTES,
         openapi::ROUTES,
+        alerts::ROUTES,
+        devices::ROUTES,
+        timeline::ROUTES,
+        defender::ROUTES,
     ]
 }
 
@@ -61,6 +69,10 @@ fn module_routers() -> Vec<Router<ApiState>> {
         users::router(),
         settings::router(),
         openapi::router(),
+        alerts::router(),
+        devices::router(),
+        timeline::router(),
+        defender::router(),
     ]
 }
 

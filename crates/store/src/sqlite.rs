@@ -43,6 +43,10 @@ pub struct StoreConfig {
     pub read_connections: usize,
     /// How long a statement waits for a lock before failing.
     pub busy_timeout: Duration,
+    /// `synchronous=FULL`: every commit is synced to disk, so it also
+    /// survives a power loss, at a cost in write latency. Off by default
+    /// (`NORMAL`: durable against a process crash; see `docs/store.md`).
+    pub sync_every_commit: bool,
 }
 
 impl Default for StoreConfig {
@@ -52,6 +56,7 @@ impl Default for StoreConfig {
             max_audit: 100_000,
             read_connections: 4,
             busy_timeout: Duration::from_secs(5),
+            sync_every_commit: false,
         }
     }
 }
@@ -80,8 +85,11 @@ CREATE TABLE alerts (
     first_detection INTEGER NOT NULL,
     last_detection  INTEGER NOT NULL,
     title           TEXT NOT NULL,
-    message         TEXT NOT NULL,
-    body            TEXT NOT NULL
+    message         TEXT NOT NULL
+);
+CREATE TABLE alert_bodies (
+    alert_id TEXT PRIMARY KEY REFERENCES alerts(id) ON DELETE CASCADE,
+    body     TEXT NOT NULL
 );
 CREATE TABLE alert_keys (
     alert_id TEXT PRIMARY KEY REFERENCES alerts(id) ON DELETE CASCADE,
@@ -321,13 +329,23 @@ pub struct SqliteStore {
     next_reader: AtomicUsize,
 }
 
-fn configure(conn: &Connection, busy: Duration, what: &str) -> Result<()> {
-    conn.busy_timeout(busy)
+fn configure(conn: &Connection, config: &StoreConfig, what: &str) -> Result<()> {
+    conn.busy_timeout(config.busy_timeout)
         .map_err(|e| backend(format!("{what}: busy_timeout"), e))?;
-    conn.pragma_update(None, "foreign_keys", "ON")
-        .map_err(|e| backend(format!("{what}: foreign_keys"), e))?;
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .map_err(|e| backend(format!("{what}: synchronous"), e))?;
+    let sync = if config.sync_every_commit {
+        "FULL"
+    } else {
+        "NORMAL"
+    };
+    for (pragma, value) in [
+        ("foreign_keys", "ON"),
+        ("synchronous", sync),
+        // The WAL file is truncated back to this size after a checkpoint.
+        ("journal_size_limit", "67108864"),
+    ] {
+        conn.pragma_update(None, pragma, value)
+            .map_err(|e| backend(format!("{what}: {pragma}"), e))?;
+    }
     Ok(())
 }
 
@@ -360,7 +378,7 @@ impl SqliteStore {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(backend(&what, format!("journal_mode is {mode}, not WAL")));
         }
-        configure(&w, config.busy_timeout, &what)?;
+        configure(&w, &config, &what)?;
         let m = migrations();
         match version {
             Some(v) => m.to_version(&mut w, v),
@@ -374,7 +392,7 @@ impl SqliteStore {
                 OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )
             .map_err(|e| backend(&what, e))?;
-            configure(&r, config.busy_timeout, &what)?;
+            configure(&r, &config, &what)?;
             r.pragma_update(None, "query_only", "ON")
                 .map_err(|e| backend(format!("{what}: query_only"), e))?;
             readers.push(Mutex::new(r));
@@ -541,9 +559,9 @@ fn put_alert(tx: &Connection, a: &Alert, key: &ScenarioKey) -> Result<()> {
         .execute(
             "INSERT INTO alerts(id, numeric_id, revision, status, severity, engine, protocol, \
              type_id, src_ip, dst_ip, src_mac, dst_mac, src_device_id, dst_device_id, \
-             first_detection, last_detection, title, message, body) \
+             first_detection, last_detection, title, message) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-             ?18, ?19) \
+             ?18) \
              ON CONFLICT(id) DO UPDATE SET numeric_id = excluded.numeric_id, \
              revision = excluded.revision, status = excluded.status, \
              severity = excluded.severity, engine = excluded.engine, \
@@ -553,7 +571,7 @@ fn put_alert(tx: &Connection, a: &Alert, key: &ScenarioKey) -> Result<()> {
              dst_device_id = excluded.dst_device_id, \
              first_detection = excluded.first_detection, \
              last_detection = excluded.last_detection, title = excluded.title, \
-             message = excluded.message, body = excluded.body \
+             message = excluded.message \
              WHERE excluded.revision >= alerts.revision",
             params![
                 a.id,
@@ -579,12 +597,17 @@ fn put_alert(tx: &Connection, a: &Alert, key: &ScenarioKey) -> Result<()> {
                 a.first_detection.0,
                 a.last_detection.0,
                 a.title,
-                a.message,
-                body
+                a.message
             ],
         )
         .map_err(|e| backend(what(), e))?;
     if changed > 0 {
+        tx.execute(
+            "INSERT INTO alert_bodies(alert_id, body) VALUES (?1, ?2) \
+             ON CONFLICT(alert_id) DO UPDATE SET body = excluded.body",
+            params![a.id, body],
+        )
+        .map_err(|e| backend(what(), e))?;
         tx.execute(
             "INSERT INTO alert_keys(alert_id, key) VALUES (?1, ?2) \
              ON CONFLICT(alert_id) DO UPDATE SET key = excluded.key",
@@ -621,7 +644,7 @@ fn insert_event(tx: &Connection, e: &EventRecord) -> Result<u64> {
          alert_id, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             e.ts.0,
-            e.severity,
+            e.severity.to_ascii_uppercase(),
             e.kind,
             e.title,
             e.device_ip.map(|i| i.to_string()),
@@ -968,7 +991,8 @@ impl Store for SqliteStore {
         {
             let mut st = tx
                 .prepare(
-                    "SELECT a.id, a.body, k.key FROM alerts a \
+                    "SELECT a.id, b.body, k.key FROM alerts a \
+                     JOIN alert_bodies b ON b.alert_id = a.id \
                      LEFT JOIN alert_keys k ON k.alert_id = a.id ORDER BY a.numeric_id",
                 )
                 .map_err(|e| backend("resume alerts", e))?;
@@ -1057,7 +1081,11 @@ impl Store for SqliteStore {
     fn alert(&self, id: &str) -> Result<Option<Alert>> {
         let body: Option<String> = self
             .read()
-            .query_row("SELECT body FROM alerts WHERE id = ?1", [id], |r| r.get(0))
+            .query_row(
+                "SELECT body FROM alert_bodies WHERE alert_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(|e| backend(format!("read alert {id}"), e))?;
         body.map(|b| alert_parse(id, &b)).transpose()
@@ -1070,7 +1098,8 @@ impl Store for SqliteStore {
         let row: Option<(String, String)> = self
             .read()
             .query_row(
-                "SELECT id, body FROM alerts WHERE numeric_id = ?1 ORDER BY id LIMIT 1",
+                "SELECT a.id, b.body FROM alerts a JOIN alert_bodies b ON b.alert_id = a.id \
+                 WHERE a.numeric_id = ?1 ORDER BY a.id LIMIT 1",
                 [n],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -1122,10 +1151,22 @@ impl Store for SqliteStore {
             .join(", ");
         let fetch = limit.saturating_add(1);
         args.push(Value::Integer(i64::try_from(fetch).unwrap_or(i64::MAX)));
+        // The page is cut on the narrow indexed rows first; only its rows
+        // fetch their (large) JSON bodies.
+        let keys = cols.join(", ");
         let sql = format!(
-            "SELECT id, body, {} FROM alerts{} ORDER BY {order} LIMIT ?",
-            cols.join(", "),
-            where_sql(&terms)
+            "SELECT p.id, b.body, {} FROM \
+             (SELECT id, {keys} FROM alerts{} ORDER BY {order} LIMIT ?) p \
+             JOIN alert_bodies b ON b.alert_id = p.id ORDER BY {}",
+            cols.iter()
+                .map(|c| format!("p.{c}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            where_sql(&terms),
+            cols.iter()
+                .map(|c| format!("p.{c} {dir}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         let mut st = tx.prepare(&sql).map_err(|e| backend("list alerts", e))?;
         let n = cols.len();

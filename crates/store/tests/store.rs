@@ -38,6 +38,12 @@ fn open_creates_the_directory_and_the_latest_schema() {
     assert!(dir.join("otwatch.db").is_file());
     assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(s.alert_count().unwrap(), 0);
+    // WAL is a property of the file: any other connection sees it.
+    let c = rusqlite::Connection::open(dir.join("otwatch.db")).unwrap();
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
     let r = s.resume().unwrap();
     assert!(r.alerts.is_empty() && r.baseline.is_none());
     assert_eq!(r.next_sequence, 0);
