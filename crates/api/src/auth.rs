@@ -238,6 +238,11 @@ async fn login(
     if let Some(wait) = rt.logins.blocked(&key) {
         return Err(ApiError::TooMany { retry_after: wait });
     }
+    let permit = rt
+        .hashing
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Unavailable("the API is shutting down".into()))?;
     let store = api.store.clone();
     let name = body.name.clone();
     let user: Option<User> = blocking(move || {
@@ -249,6 +254,7 @@ async fn login(
         Ok(u.filter(|_| ok))
     })
     .await?;
+    drop(permit);
     let Some(user) = user else {
         rt.logins.failed(key);
         return Err(ApiError::Unauthorized);

@@ -84,13 +84,19 @@ pub fn route_table() -> Vec<RouteSpec> {
 /// The whole API: every module's routes behind the authorization layer, the
 /// body limit, and a JSON 404 for unknown paths.
 pub fn router(state: ApiState) -> Router {
-    let table = route_table();
+    assemble(state, &route_table(), module_routers())
+}
+
+/// [`router`] from explicit parts (tests check that a route missing from
+/// the table is refused).
+#[doc(hidden)]
+pub fn assemble(state: ApiState, table: &[RouteSpec], routers: Vec<Router<ApiState>>) -> Router {
     // Made now so that the first login of an unknown user is not the one
     // that pays for it (which would tell that the user does not exist).
     auth::dummy_hash();
-    let rt = Arc::new(layer::Runtime::new(&table, &state.config));
+    let rt = Arc::new(layer::Runtime::new(table, &state.config));
     let mut app = Router::new();
-    for r in module_routers() {
+    for r in routers {
         app = app.merge(r);
     }
     let layer_state = layer::LayerState {
