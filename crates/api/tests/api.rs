@@ -394,6 +394,37 @@ async fn users_sessions_tokens_and_audit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_expire() {
+    let s = start(
+        ApiConfig {
+            session_ttl_secs: 1,
+            ..cfg()
+        },
+        false,
+    )
+    .await;
+    s.add_user("bob", Role::Readonly, "bob-password");
+    let r = login(&s, "bob", "bob-password").await;
+    let (cookie, set) = session_of(&r);
+    assert!(set.contains("Max-Age=1"));
+    assert!(!set.contains("Secure"));
+    let bob = ("cookie", cookie.as_str());
+    assert_eq!(
+        call(&s, Method::GET, "/api/me", bob, None).await.status(),
+        StatusCode::OK
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        call(&s, Method::GET, "/api/me", bob, None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // The expired session was removed from the store.
+    let hash = otwatch_api::auth::sha256_hex(cookie.trim_start_matches("otwatch_session="));
+    assert!(s.store.session(&hash).unwrap().is_none());
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_is_rate_limited_per_user_and_address() {
     let s = start(cfg(), false).await;
     s.add_user("bob", Role::Analyst, "bob-password");
