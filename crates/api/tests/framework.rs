@@ -246,3 +246,48 @@ async fn a_route_missing_from_the_table_is_refused() {
     );
     assert_eq!(status("POST", "/undeclared").await, StatusCode::NOT_FOUND);
 }
+
+/// Body frames from a channel, so the test decides when each arrives.
+struct ChannelBody(tokio::sync::mpsc::Receiver<Vec<u8>>);
+
+impl futures_core::Stream for ChannelBody {
+    type Item = Result<hyper::body::Frame<axum::body::Bytes>, std::io::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0
+            .poll_recv(cx)
+            .map(|o| o.map(|v| Ok(hyper::body::Frame::data(axum::body::Bytes::from(v)))))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_a_request_in_flight_finish() {
+    for tls in [false, true] {
+        let mut s = start(cfg(), tls).await;
+        let token = s.add_token("ad", Role::Admin);
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let body = reqwest::Body::wrap(http_body_util::StreamBody::new(ChannelBody(rx)));
+        let req = s
+            .client
+            .post(s.url("/api/replay"))
+            .header("authorization", token)
+            .body(body)
+            .send();
+        let pending = tokio::spawn(req);
+        tx.send(vec![0xd4, 0xc3, 0xb2, 0xa1]).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        s.begin_stop();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tx.send(vec![0; 100]).await.unwrap();
+        drop(tx);
+        let r = pending.await.unwrap().unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED, "tls {tls}");
+        let replays = s.sensor.replays();
+        assert_eq!(std::fs::metadata(&replays[0]).unwrap().len(), 104);
+        std::fs::remove_file(&replays[0]).unwrap();
+        s.stop().await;
+    }
+}
