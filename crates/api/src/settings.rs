@@ -24,7 +24,7 @@ use serde_json::Value;
 use crate::extract::{BodyLimit, Json, Path, bytes_rejection};
 use crate::layer::AuditNote;
 use crate::routes::RouteSpec;
-use crate::{ApiError, ApiState, Caller, blocking, control_call};
+use crate::{ApiError, ApiState, Caller, control_call};
 
 const RO: Option<Role> = Some(Role::Readonly);
 const ANALYST: Option<Role> = Some(Role::Analyst);
@@ -328,45 +328,60 @@ async fn replay(
         path: path.clone(),
         keep: false,
     };
-    let file = {
+    // The file is written on the blocking pool; chunks reach it through a
+    // small bounded channel, so a slow disk slows the upload down instead of
+    // filling memory or stalling the async threads.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+    let p = path.clone();
+    let writer = tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
         use std::os::unix::fs::OpenOptionsExt;
-        let p = path.clone();
-        blocking(move || {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&p)
-                .map_err(|e| ApiError::Internal(format!("creating {}: {e}", p.display())))
-        })
-        .await?
-    };
-    let mut writer = std::io::BufWriter::new(file);
-    let mut body = req.into_body();
-    let mut total = 0usize;
-    let mut head = Vec::with_capacity(4);
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| ApiError::bad("body", format!("upload interrupted: {e}")))?;
-        let Ok(chunk) = frame.into_data() else {
-            continue;
-        };
-        total = total.saturating_add(chunk.len());
-        if total > cap {
-            return Err(ApiError::TooLarge { limit: cap });
+        let io = |e: std::io::Error| ApiError::Internal(format!("writing {}: {e}", p.display()));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&p)
+            .map_err(io)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
+        while let Some(chunk) = rx.blocking_recv() {
+            w.write_all(&chunk).map_err(io)?;
         }
-        if head.len() < 4 {
-            let need = 4 - head.len();
-            head.extend_from_slice(&chunk[..need.min(chunk.len())]);
+        w.flush().map_err(io)
+    });
+    let streamed = async {
+        let mut body = req.into_body();
+        let mut total = 0usize;
+        let mut head = Vec::with_capacity(4);
+        while let Some(frame) = body.frame().await {
+            let frame =
+                frame.map_err(|e| ApiError::bad("body", format!("upload interrupted: {e}")))?;
+            let Ok(chunk) = frame.into_data() else {
+                continue;
+            };
+            total = total.saturating_add(chunk.len());
+            if total > cap {
+                return Err(ApiError::TooLarge { limit: cap });
+            }
+            if head.len() < 4 {
+                let need = 4 - head.len();
+                head.extend_from_slice(&chunk[..need.min(chunk.len())]);
+            }
+            if tx.send(chunk).await.is_err() {
+                // The writer stopped: its error says why.
+                break;
+            }
         }
-        // Small synchronous writes to a local file: cheap next to the network.
-        writer
-            .write_all(&chunk)
-            .map_err(|e| ApiError::Internal(format!("writing {}: {e}", path.display())))?;
+        Ok((total, head))
     }
-    writer
-        .flush()
-        .map_err(|e| ApiError::Internal(format!("writing {}: {e}", path.display())))?;
-    drop(writer);
+    .await;
+    drop(tx);
+    // Wait for the writer in every case, so that the file is complete (or
+    // closed) before it is handed over or removed.
+    let written = writer
+        .await
+        .map_err(|e| ApiError::Internal(format!("upload writer failed: {e}")))?;
+    let (total, head) = streamed?;
+    written?;
     if total == 0 {
         return Err(ApiError::bad("body", "the upload is empty"));
     }
