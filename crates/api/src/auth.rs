@@ -215,7 +215,7 @@ struct LoginAnswer {
 
 /// A hash of a random password, verified against when the user does not
 /// exist so that unknown and known users take about the same time.
-fn dummy_hash() -> &'static str {
+pub(crate) fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| {
         hash_password(&base64url(&random32())).unwrap_or_else(|_| String::from("$argon2id$"))
@@ -238,6 +238,11 @@ async fn login(
     if let Some(wait) = rt.logins.blocked(&key) {
         return Err(ApiError::TooMany { retry_after: wait });
     }
+    let permit = rt
+        .hashing
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Unavailable("the API is shutting down".into()))?;
     let store = api.store.clone();
     let name = body.name.clone();
     let user: Option<User> = blocking(move || {
@@ -249,6 +254,7 @@ async fn login(
         Ok(u.filter(|_| ok))
     })
     .await?;
+    drop(permit);
     let Some(user) = user else {
         rt.logins.failed(key);
         return Err(ApiError::Unauthorized);

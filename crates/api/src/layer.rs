@@ -27,7 +27,14 @@ pub struct Runtime {
     paths: HashMap<&'static str, Vec<RouteSpec>>,
     pub metrics: ApiMetrics,
     pub logins: LoginLimiter,
+    /// Password verifications at once (each argon2 run takes ~19 MiB and a
+    /// core for tens of milliseconds): bounds memory and CPU under a flood
+    /// of logins for many user names.
+    pub hashing: tokio::sync::Semaphore,
 }
+
+/// Concurrent password verifications.
+const HASHING_PERMITS: usize = 2;
 
 impl Runtime {
     pub(crate) fn new(routes: &[RouteSpec], cfg: &crate::ApiConfig) -> Runtime {
@@ -42,6 +49,7 @@ impl Runtime {
             paths,
             metrics: ApiMetrics::default(),
             logins: LoginLimiter::new(cfg),
+            hashing: tokio::sync::Semaphore::new(HASHING_PERMITS),
         }
     }
 
@@ -97,7 +105,12 @@ pub(crate) async fn authorize(
 ) -> Response {
     let start = Instant::now();
     let resp = authorize_inner(&st, &mut req, next).await;
-    let resp = json_errors(resp).await;
+    let mut resp = json_errors(resp).await;
+    let h = resp.headers_mut();
+    h.entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(header::HeaderValue::from_static("nosniff"));
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(header::HeaderValue::from_static("no-store"));
     st.rt
         .metrics
         .observe(resp.status().as_u16(), start.elapsed());
@@ -174,10 +187,11 @@ async fn record_audit(
 ) {
     let note =
         note.unwrap_or_else(|| AuditNote::new(format!("{} {}", spec.method, spec.path), path));
-    let actor = caller
-        .map(|c| c.actor.clone())
-        .or(note.actor)
-        .unwrap_or_else(|| "anonymous".into());
+    // A public route with nobody behind it (logout without a session)
+    // changed nothing worth recording.
+    let Some(actor) = caller.map(|c| c.actor.clone()).or(note.actor) else {
+        return;
+    };
     let rec = AuditRecord {
         id: 0,
         ts: crate::now(),

@@ -36,3 +36,26 @@ impl RouteSpec {
         }
     }
 }
+
+/// The role-by-endpoint table of `docs/api-roles.md` (Markdown), in route
+/// table order.
+pub fn role_matrix(routes: &[RouteSpec]) -> String {
+    let mut out = String::from(
+        "| Method | Path | What | Read-only | Analyst | Admin |\n|---|---|---|:-:|:-:|:-:|\n",
+    );
+    for r in routes {
+        let cells: Vec<&str> = [Role::Readonly, Role::Analyst, Role::Admin]
+            .iter()
+            .map(|role| match r.min_role {
+                None => "public",
+                Some(min) if *role >= min => "✔",
+                Some(_) => "–",
+            })
+            .collect();
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {} | {} | {} |\n",
+            r.method, r.path, r.summary, cells[0], cells[1], cells[2]
+        ));
+    }
+    out
+}

@@ -3,14 +3,13 @@
 
 use std::future::Future;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use rustls::pki_types::pem::PemObject;
@@ -37,13 +36,11 @@ pub enum ServeError {
     Tls(String),
     #[error("certificate generation: {0}")]
     Certificate(String),
-    #[error("server: {0}")]
-    Server(std::io::Error),
 }
 
 /// Time a client has to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time open connections get to finish after shutdown is asked for.
+/// Time open requests get to finish after shutdown is asked for.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `cert.pem` and `key.pem` in `dir`: used when both exist, else a
@@ -132,27 +129,33 @@ pub fn server_config(files: &TlsFiles) -> Result<rustls::ServerConfig, ServeErro
     Ok(cfg)
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets open
-/// requests finish (up to 10 s with TLS). With `tls`, only HTTPS is spoken.
-/// Handlers see the client address as `ConnectInfo<SocketAddr>`.
+/// Time a client has to send a request's headers (HTTP/1).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serves `app` on `listener` until `shutdown` completes, then stops
+/// accepting and lets open requests finish (up to 10 s). With `tls`, only
+/// HTTPS is spoken. Handlers see the client address as
+/// `ConnectInfo<SocketAddr>`. Slow clients are cut off: 10 s for the TLS
+/// handshake, 30 s for a request's headers.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     tls: Option<TlsFiles>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let Some(files) = tls else {
-        return axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServeError::Server);
+    let acceptor = match &tls {
+        Some(files) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(server_config(
+            files,
+        )?))),
+        None => None,
     };
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config(&files)?));
     let graceful = GracefulShutdown::new();
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT);
+    builder.http2().timer(TokioTimer::new());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -172,19 +175,28 @@ pub async fn serve(
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(s)) => s,
-                // Failed or slow handshakes are the client's problem.
-                _ => return,
-            };
             let svc = hyper::service::service_fn(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert(ConnectInfo(peer));
                     app.clone().oneshot(req)
                 },
             );
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
-            let _ = watcher.watch(conn.into_owned()).await;
+            match acceptor {
+                Some(acceptor) => {
+                    let stream =
+                        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                            Ok(Ok(s)) => s,
+                            // Failed or slow handshakes are the client's problem.
+                            _ => return,
+                        };
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+                    let _ = watcher.watch(conn.into_owned()).await;
+                }
+                None => {
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), svc);
+                    let _ = watcher.watch(conn.into_owned()).await;
+                }
+            }
         });
     }
     drop(listener);

@@ -35,6 +35,8 @@ async fn public_authenticated_and_unknown_routes() {
     let s = start(cfg(), false).await;
     let r = s.client.get(s.url("/api/health")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(r.headers()["cache-control"], "no-store");
 
     let r = s.client.get(s.url("/api/me")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
@@ -200,4 +202,92 @@ async fn https_serves_and_shuts_down() {
     let url = s.base.replace("https://", "http://");
     assert!(plain.get(format!("{url}/api/health")).send().await.is_err());
     s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_missing_from_the_table_is_refused() {
+    use axum::routing::{get, post};
+    use otwatch_api::{ApiState, RouteSpec, assemble};
+    use std::sync::Arc;
+    use tower::ServiceExt;
+
+    common::install_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(otwatch_store::SqliteStore::open(dir.path()).unwrap());
+    let sensor = Arc::new(common::TestSensor::new(store.clone()));
+    let state = ApiState {
+        store,
+        control: sensor,
+        config: Arc::new(cfg()),
+    };
+    let table = [RouteSpec::new("GET", "/declared", None, "Declared")];
+    let routes = axum::Router::new()
+        .route(
+            "/declared",
+            get(|| async { "ok" }).post(|| async { "posted" }),
+        )
+        .route("/undeclared", post(|| async { "secret" }));
+    let app = assemble(state, &table, vec![routes]);
+    let status = |method: &str, uri: &str| {
+        let app = app.clone();
+        let req = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        async move { app.oneshot(req).await.unwrap().status() }
+    };
+    assert_eq!(status("GET", "/declared").await, StatusCode::OK);
+    assert_eq!(status("HEAD", "/declared").await, StatusCode::OK);
+    // Routed for POST, but the table only declares GET.
+    assert_eq!(
+        status("POST", "/declared").await,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(status("POST", "/undeclared").await, StatusCode::NOT_FOUND);
+}
+
+/// Body frames from a channel, so the test decides when each arrives.
+struct ChannelBody(tokio::sync::mpsc::Receiver<Vec<u8>>);
+
+impl futures_core::Stream for ChannelBody {
+    type Item = Result<hyper::body::Frame<axum::body::Bytes>, std::io::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0
+            .poll_recv(cx)
+            .map(|o| o.map(|v| Ok(hyper::body::Frame::data(axum::body::Bytes::from(v)))))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_a_request_in_flight_finish() {
+    for tls in [false, true] {
+        let mut s = start(cfg(), tls).await;
+        let token = s.add_token("ad", Role::Admin);
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let body = reqwest::Body::wrap(http_body_util::StreamBody::new(ChannelBody(rx)));
+        let req = s
+            .client
+            .post(s.url("/api/replay"))
+            .header("authorization", token)
+            .body(body)
+            .send();
+        let pending = tokio::spawn(req);
+        tx.send(vec![0xd4, 0xc3, 0xb2, 0xa1]).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        s.begin_stop();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tx.send(vec![0; 100]).await.unwrap();
+        drop(tx);
+        let r = pending.await.unwrap().unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED, "tls {tls}");
+        let replays = s.sensor.replays();
+        assert_eq!(std::fs::metadata(&replays[0]).unwrap().len(), 104);
+        std::fs::remove_file(&replays[0]).unwrap();
+        s.stop().await;
+    }
 }

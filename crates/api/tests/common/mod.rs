@@ -391,6 +391,13 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// Asks the server to stop (open requests may finish).
+    pub fn begin_stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
     /// Stops the server and waits for it.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
