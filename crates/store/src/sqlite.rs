@@ -296,6 +296,21 @@ fn sort_columns(sort: AlertSort) -> (&'static [&'static str], bool) {
     }
 }
 
+/// The index that holds alerts in `sort` order (migration 2).
+fn sort_index(sort: AlertSort) -> &'static str {
+    match sort {
+        AlertSort::LastDetectionDesc | AlertSort::LastDetectionAsc => "alerts_last",
+        AlertSort::FirstDetectionDesc | AlertSort::FirstDetectionAsc => "alerts_first",
+        AlertSort::SeverityDesc => "alerts_severity",
+        AlertSort::IdAsc => "alerts_numeric",
+    }
+}
+
+/// When at least 1 alert in this many matches the filter, a page is cut by
+/// walking the sort's index (about `limit * WALK_RATIO` rows looked at);
+/// below, by the filter's own index and a sort of the matching rows.
+const WALK_RATIO: i64 = 32;
+
 fn parse_cursor(cursor: &str, tag: &str, values: usize) -> Result<Vec<i64>> {
     let bad = |why: &str| StoreError::BadCursor(format!("{cursor:?}: {why}"));
     let mut parts = cursor.split('.');
@@ -1134,6 +1149,23 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )
             .map_err(|e| backend("count alerts", e))?;
+        // SQLite's planner prefers an index on a filter column and then
+        // sorts every matching row, even when most rows match (a page of
+        // `status IN (New, Active)` sorted by severity costs ~150 ms at
+        // 100k alerts instead of <1 ms). Choose from the match ratio.
+        let walk = if terms.is_empty() {
+            true
+        } else {
+            let all: i64 = tx
+                .query_row("SELECT COUNT(*) FROM alerts", [], |r| r.get(0))
+                .map_err(|e| backend("count alerts", e))?;
+            total.saturating_mul(WALK_RATIO) >= all
+        };
+        let hint = if walk {
+            format!(" INDEXED BY {}", sort_index(sort))
+        } else {
+            String::new()
+        };
         if let Some(vals) = &after {
             let marks = vec!["?"; vals.len()].join(", ");
             terms.push(format!(
@@ -1156,7 +1188,7 @@ impl Store for SqliteStore {
         let keys = cols.join(", ");
         let sql = format!(
             "SELECT p.id, b.body, {} FROM \
-             (SELECT id, {keys} FROM alerts{} ORDER BY {order} LIMIT ?) p \
+             (SELECT id, {keys} FROM alerts{hint}{} ORDER BY {order} LIMIT ?) p \
              JOIN alert_bodies b ON b.alert_id = p.id ORDER BY {}",
             cols.iter()
                 .map(|c| format!("p.{c}"))
