@@ -166,7 +166,10 @@ CREATE INDEX alerts_last ON alerts(last_detection, numeric_id);
 CREATE INDEX alerts_first ON alerts(first_detection, numeric_id);
 CREATE INDEX alerts_severity ON alerts(severity, last_detection, numeric_id);
 CREATE INDEX alerts_numeric ON alerts(numeric_id);
-CREATE INDEX alerts_status ON alerts(status, last_detection);
+-- Every small filter column: counts of filters on these read this index
+-- alone (no row lookups).
+CREATE INDEX alerts_filter ON alerts(status, engine, severity, protocol, type_id, revision,
+    last_detection, first_detection, numeric_id);
 CREATE INDEX alerts_engine ON alerts(engine, last_detection);
 CREATE INDEX alerts_type ON alerts(type_id, last_detection);
 CREATE INDEX alerts_protocol ON alerts(protocol, last_detection);
@@ -1142,9 +1145,20 @@ impl Store for SqliteStore {
         let tx = conn
             .transaction()
             .map_err(|e| backend("list alerts: begin", e))?;
+        // Filters on the small columns only are counted on the covering
+        // index (a scan of it is ~10x cheaper than row lookups).
+        let covered = !terms.is_empty() && filter.device.is_none() && filter.text.is_none();
+        let count_hint = if covered {
+            " INDEXED BY alerts_filter"
+        } else {
+            ""
+        };
         let total: i64 = tx
             .query_row(
-                &format!("SELECT COUNT(*) FROM alerts{}", where_sql(&terms)),
+                &format!(
+                    "SELECT COUNT(*) FROM alerts{count_hint}{}",
+                    where_sql(&terms)
+                ),
                 params_from_iter(args.iter()),
                 |r| r.get(0),
             )
