@@ -174,5 +174,5 @@ fn insert(c: &mut Criterion) {
     w.shutdown().unwrap();
 }
 
-criterion_group!(benches, list, insert);
+criterion_group!(benches, insert, list);
 criterion_main!(benches);

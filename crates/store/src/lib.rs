@@ -227,12 +227,14 @@ pub struct AlertFilter {
     pub protocol: Vec<String>,
     /// Catalog type ids.
     pub type_id: Vec<String>,
-    /// Source or destination IP, MAC or device id (as text).
+    /// Equals the source or destination IP, MAC (any case, `:` or `-`) or
+    /// device id (as text).
     pub device: Option<String>,
-    /// Detected (last detection) at or after / before.
+    /// Last detection at or after `from` and at or before `to` (inclusive).
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
-    /// Case-insensitive substring of title or message.
+    /// Substring of title or message, case-insensitive (ASCII); `%` and `_`
+    /// match themselves.
     pub text: Option<String>,
     /// Only alerts whose revision is above (sync, incremental readers).
     pub min_revision: Option<u64>,
@@ -341,7 +343,8 @@ pub trait Store: Send + Sync {
     // ---- alerts ----
     fn alert(&self, id: &str) -> Result<Option<Alert>>;
     fn alert_by_numeric_id(&self, numeric_id: u64) -> Result<Option<Alert>>;
-    /// `cursor` is a previous page's `next_cursor`; `limit` is capped by the caller.
+    /// `cursor` is a previous page's `next_cursor` for the same sort (else
+    /// [`StoreError::BadCursor`]); `limit` is capped by the caller.
     fn alerts(
         &self,
         filter: &AlertFilter,
@@ -356,7 +359,7 @@ pub trait Store: Send + Sync {
     /// Appends a manual (or any) event; returns its id. Capacity is capped
     /// (oldest out).
     fn add_event(&self, e: &EventRecord) -> Result<u64>;
-    /// Newest first.
+    /// Newest first (time, then id); `cursor` as for [`Store::alerts`].
     fn events(
         &self,
         filter: &EventFilter,
