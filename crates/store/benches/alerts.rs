@@ -165,6 +165,34 @@ fn insert(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    // An alert storm: 1000 updates of 10 alerts (100 detections each).
+    g.bench_function("1000_updates_of_10_alerts_then_flush", |b| {
+        b.iter_batched(
+            || {
+                let start = next.fetch_add(10, Ordering::Relaxed);
+                let mut alerts: Vec<_> = (start..start + 10)
+                    .map(|seq| common::alert(&mut rng, seq))
+                    .collect();
+                let mut ops = Vec::with_capacity(N as usize);
+                for i in 0..N {
+                    let (a, k) = &mut alerts[(i % 10) as usize];
+                    a.record_violation(Timestamp(a.last_detection.0 + 1_000), format!("again {i}"));
+                    ops.push(Op::PutAlert {
+                        alert: Box::new(a.clone()),
+                        key: k.clone(),
+                    });
+                }
+                ops
+            },
+            |ops| {
+                for op in ops {
+                    w.send(op).unwrap();
+                }
+                w.flush().unwrap();
+            },
+            BatchSize::PerIteration,
+        )
+    });
     g.finish();
     let st = w.stats();
     eprintln!(

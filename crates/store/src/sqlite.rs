@@ -6,6 +6,7 @@
 //! with keyset (cursor) pagination, so page N costs the same as page 1.
 //! See `docs/store.md` for the schema, durability and the cursor format.
 
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -676,6 +677,29 @@ fn insert_event(tx: &Connection, e: &EventRecord) -> Result<u64> {
     Ok(tx.last_insert_rowid() as u64)
 }
 
+/// Indexes of the `PutAlert`s of a batch that a later `PutAlert` of the same
+/// alert with a revision at least as high replaces anyway: skipping them
+/// leaves the same final state (an alert updated at every detection is
+/// written once per batch, not once per detection).
+fn superseded_puts(ops: &[Op]) -> HashSet<usize> {
+    let mut later: HashMap<&str, u64> = HashMap::new();
+    let mut skip = HashSet::new();
+    for (i, op) in ops.iter().enumerate().rev() {
+        if let Op::PutAlert { alert, .. } = op {
+            match later.get_mut(alert.id.as_str()) {
+                Some(rev) if *rev >= alert.revision => {
+                    skip.insert(i);
+                }
+                Some(rev) => *rev = alert.revision,
+                None => {
+                    later.insert(&alert.id, alert.revision);
+                }
+            }
+        }
+    }
+    skip
+}
+
 /// Runs `sql` through the connection's statement cache (the batch path runs
 /// the same few statements thousands of times).
 fn exec(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> rusqlite::Result<usize> {
@@ -995,10 +1019,13 @@ impl Store for SqliteStore {
         }
         let mut conn = self.write();
         let tx = conn.transaction().map_err(|e| backend("begin batch", e))?;
+        let superseded = superseded_puts(ops);
         let mut events = false;
         let mut high_water: Option<i64> = None;
-        for op in ops {
-            events |= Self::apply_op(&tx, op)?;
+        for (i, op) in ops.iter().enumerate() {
+            if !superseded.contains(&i) {
+                events |= Self::apply_op(&tx, op)?;
+            }
             if let Op::PutAlert { alert, .. } = op {
                 let n = u64_to_i64("alert numeric_id", alert.numeric_id)?;
                 high_water = Some(high_water.map_or(n, |h| h.max(n)));
@@ -1816,6 +1843,53 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn only_puts_replaced_later_in_the_batch_are_skipped() {
+        let (a, key) = {
+            let t = otwatch_alerts::Catalog::builtin()
+                .get("modbus_function_code")
+                .unwrap();
+            let a = Alert::new(
+                "s1",
+                1,
+                t,
+                Timestamp(1),
+                "m".into(),
+                None,
+                Default::default(),
+                Default::default(),
+            );
+            let key = ScenarioKey {
+                type_id: a.type_id.clone(),
+                fields: vec![],
+            };
+            (a, key)
+        };
+        let put = |id: &str, rev: u64| {
+            let mut a = a.clone();
+            a.id = id.into();
+            a.revision = rev;
+            Op::PutAlert {
+                alert: Box::new(a),
+                key: key.clone(),
+            }
+        };
+        let ops = vec![
+            put("x", 1),
+            put("x", 2),
+            put("y", 5),
+            Op::DeleteAlert { id: "x".into() },
+            put("x", 3),
+            put("y", 4),
+            put("x", 3),
+        ];
+        let mut skip: Vec<usize> = superseded_puts(&ops).into_iter().collect();
+        skip.sort();
+        // x@1, x@2 and the first x@3 are replaced by the last x@3; y@5 is
+        // not replaced by the lower y@4 (which the store then ignores).
+        assert_eq!(skip, vec![0, 1, 4]);
     }
 
     #[test]

@@ -176,6 +176,47 @@ fn a_lower_revision_never_replaces_a_stored_alert() {
 }
 
 #[test]
+fn a_batch_of_updates_to_one_alert_ends_at_its_last_revision() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(tmp.path()).unwrap();
+    let (mut a, _) = common::alerts(8, 1).remove(0);
+    let mut ops = Vec::new();
+    let mut revisions = Vec::new();
+    for i in 0..50 {
+        a.record_violation(Timestamp(a.last_detection.0 + 1), format!("v{i}"));
+        ops.push(Op::PutAlert {
+            alert: Box::new(a.clone()),
+            key: key(&a.type_id, &format!("k{i}")),
+        });
+        revisions.push(a.clone());
+        if i == 20 {
+            ops.push(Op::DeleteAlert { id: a.id.clone() });
+        }
+    }
+    // A stale replay at the end changes nothing.
+    ops.push(Op::PutAlert {
+        alert: Box::new(revisions[3].clone()),
+        key: key(&a.type_id, "stale"),
+    });
+    s.apply(&ops).unwrap();
+    assert_eq!(s.alert(&a.id).unwrap().unwrap(), a);
+    assert_eq!(
+        s.resume().unwrap().alerts,
+        vec![(a.clone(), key(&a.type_id, "k49"))]
+    );
+    // Deleted at the end of a batch: gone.
+    s.apply(&[
+        Op::PutAlert {
+            alert: Box::new(a.clone()),
+            key: key(&a.type_id, "again"),
+        },
+        Op::DeleteAlert { id: a.id.clone() },
+    ])
+    .unwrap();
+    assert_eq!(s.alert(&a.id).unwrap(), None);
+}
+
+#[test]
 fn resume_restores_keys_baseline_and_never_reuses_a_sequence() {
     let tmp = tempfile::tempdir().unwrap();
     let data = common::alerts(4, 10);
