@@ -430,7 +430,19 @@ fn alerts_defender_shapes_lifecycle_pcap_and_roles_over_https() {
         Err(_) => eprintln!("tshark not installed: PCAP content not checked"),
     }
 
-    // Lifecycle: comment, learn (closes), unlearn, mute refused/allowed, close.
+    // Lifecycle: comment, learn (closes), unlearn, close.
+    let learnable = alerts
+        .iter()
+        .find(|a| a["engine"] == "policy_violation")
+        .expect("a policy alert (learnable)");
+    let (c, v) = s.call(
+        "PATCH",
+        &format!("/api/alerts/{}", stop["id"].as_str().unwrap()),
+        &analyst,
+        Some(r#"{"learn":true}"#),
+    );
+    assert_eq!(c, 409, "Controller Stop is not learnable: {v}");
+    let stop = learnable;
     let id = stop["id"].as_str().unwrap();
     let (c, v) = s.call(
         "PATCH",
@@ -458,7 +470,8 @@ fn alerts_defender_shapes_lifecycle_pcap_and_roles_over_https() {
         &analyst,
         Some(r#"{"learn":true}"#),
     );
-    assert_eq!(c, 409, "learning twice is a conflict: {v}");
+    assert_eq!(c, 200, "PATCH is idempotent: learning a learned alert changes nothing: {v}");
+    assert_eq!(v["learned"], true);
     let (c, v) = s.call(
         "PATCH",
         &format!("/api/alerts/{id}"),
@@ -556,8 +569,10 @@ fn alerts_defender_shapes_lifecycle_pcap_and_roles_over_https() {
     ] {
         let (c, v) = s.call(m, p, &admin, b);
         assert!((400..500).contains(&c), "{m} {p} {b:?}: {c} {v}");
+        // Our shape names the problem; the PCAP endpoint keeps the
+        // reference's `{"error": "PCAP file is not available"}`.
         assert!(
-            v["error"]["message"].is_string(),
+            v["error"]["message"].is_string() || v["error"].is_string(),
             "{m} {p}: JSON error body: {v}"
         );
     }

@@ -206,11 +206,20 @@ impl Core {
         let pipeline = Pipeline::new(PipelineConfig::default(), sinks);
         let now = Instant::now();
         let mut replays = VecDeque::new();
-        if !cfg.capture.replay.is_empty() {
-            replays.push_back((
-                cfg.capture.replay.iter().map(|p| cfg.resolve(p)).collect(),
-                None,
-            ));
+        // Configured replays run once: a restart does not feed the same
+        // files again (they are remembered by path, size and mtime).
+        let files: Vec<PathBuf> = cfg
+            .capture
+            .replay
+            .iter()
+            .map(|p| cfg.resolve(p))
+            .filter(|p| {
+                let done = store.meta(&replay_key(p)).ok().flatten();
+                done.is_none() || done != file_stamp(p)
+            })
+            .collect();
+        if !files.is_empty() {
+            replays.push_back((files, None));
         }
         Core {
             cfg,
@@ -636,8 +645,18 @@ impl Core {
                 }
                 let secs = r.started.elapsed().as_secs_f64();
                 self.log_replay(&r.label, r.packets, err, secs);
-                if let Some(dir) = &r.done_dir {
-                    move_done(&r.files, dir);
+                match &r.done_dir {
+                    Some(dir) => move_done(&r.files, dir),
+                    None => {
+                        for f in &r.files {
+                            if let Some(stamp) = file_stamp(f) {
+                                self.ops.send(Op::Meta {
+                                    key: replay_key(f),
+                                    value: stamp,
+                                });
+                            }
+                        }
+                    }
                 }
                 // The replay's time line ends here: its alert captures are
                 // complete, and everything it raised is written before the
@@ -700,6 +719,23 @@ impl Core {
     pub fn replay_pending(&self) -> usize {
         self.replays.len() + usize::from(self.replay.is_some())
     }
+}
+
+/// The store key remembering that a configured replay file was processed.
+fn replay_key(p: &std::path::Path) -> String {
+    format!("replayed:{}", p.display())
+}
+
+/// Size and modification time of a file (`None` when unreadable).
+fn file_stamp(p: &std::path::Path) -> Option<String> {
+    let m = std::fs::metadata(p).ok()?;
+    let mtime = m
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some(format!("{}:{mtime}", m.len()))
 }
 
 fn move_done(files: &[PathBuf], dir: &std::path::Path) {
