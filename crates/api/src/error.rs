@@ -172,6 +172,14 @@ impl From<StoreError> for ApiError {
                 id: name,
             },
             StoreError::Exists { .. } => ApiError::Conflict(e.to_string()),
+            StoreError::BadCursor(m) => ApiError::BadRequest {
+                field: "cursor".into(),
+                message: m,
+            },
+            StoreError::Invalid { what, detail } => ApiError::BadRequest {
+                field: what,
+                message: detail,
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }
