@@ -470,7 +470,10 @@ fn alerts_defender_shapes_lifecycle_pcap_and_roles_over_https() {
         &analyst,
         Some(r#"{"learn":true}"#),
     );
-    assert_eq!(c, 200, "PATCH is idempotent: learning a learned alert changes nothing: {v}");
+    assert_eq!(
+        c, 200,
+        "PATCH is idempotent: learning a learned alert changes nothing: {v}"
+    );
     assert_eq!(v["learned"], true);
     let (c, v) = s.call(
         "PATCH",
@@ -788,6 +791,144 @@ fn kill_9_loses_no_reported_alert_and_ids_are_not_reused() {
         fresh.len(),
         50,
         "50 new sources, 50 new alerts above {max_before}"
+    );
+    s.stop();
+}
+
+/// Live capture on the loopback interface (libpcap; needs the `live`
+/// feature and root or CAP_NET_RAW): Modbus/UDP traffic sent through `lo`
+/// while the sensor runs raises its alert, and the capture counters show.
+#[cfg(feature = "live")]
+#[test]
+fn live_capture_on_loopback() {
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if uid.ok().as_deref() != Some("0") {
+        eprintln!("NOTICE: live capture test skipped: it needs root (or CAP_NET_RAW)");
+        return;
+    }
+    let site = Site::new(
+        false,
+        &[],
+        "interfaces = [\"lo\"]\nfilter = \"udp port 502\"\n",
+    );
+    let admin = site.token("admin", "admin");
+    let s = site.start();
+    // libpcap needs a moment to open the interface after the API is up.
+    std::thread::sleep(Duration::from_millis(500));
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    // An exception code sent by the master: Illegal MODBUS Operation.
+    let pdu = [0u8, 7, 0, 0, 0, 3, 1, 0x83, 2];
+    let t0 = Instant::now();
+    let alert = loop {
+        sock.send_to(&pdu, "127.0.0.1:502").unwrap();
+        let v = s.get("/api/alerts?text=Exception%20Raised%20by%20Master", &admin);
+        if let Some(a) = v["items"].as_array().and_then(|a| a.first()) {
+            break a.clone();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "no alert from live traffic: {}",
+            s.get("/api/status", &admin)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(alert["src_ip"], "127.0.0.1");
+    assert_eq!(alert["protocol"], "modbus");
+    let st = s.get("/api/status", &admin);
+    let lo = &st["interfaces"][0];
+    assert_eq!(lo["interface"], "lo", "{st}");
+    std::thread::sleep(Duration::from_millis(1200));
+    let st = s.get("/api/status", &admin);
+    let lo = &st["interfaces"][0];
+    assert!(lo["received"].as_u64().unwrap() >= 1, "{st}");
+    assert_eq!(lo["sensor_dropped"], 0, "{st}");
+    let metrics = curl(
+        "GET",
+        &format!("{}/metrics", s.base),
+        Some(&admin),
+        None,
+        None,
+    );
+    let text = String::from_utf8_lossy(&metrics.1);
+    assert!(
+        text.contains("otwatch_capture_received_total{interface=\"lo\"}"),
+        "{text}"
+    );
+    s.stop();
+}
+
+#[test]
+fn users_added_on_the_command_line_log_in_with_a_session_cookie() {
+    let site = Site::new(false, &[], "");
+    let add = |name: &str, role: &str, password: &str| {
+        let mut c = Command::new(otwatch())
+            .args(["user", "add", "--config"])
+            .arg(site.config())
+            .args(["--role", role, "--name", name])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The command may refuse (bad role) before it reads stdin.
+        let _ = c
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes());
+        c.wait_with_output().unwrap()
+    };
+    assert!(
+        add("ops", "analyst", "correct horse battery")
+            .status
+            .success()
+    );
+    let short = add("weak", "analyst", "short");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8"));
+    let bad_role = add("x", "superuser", "long enough pw");
+    assert!(!bad_role.status.success());
+    let s = site.start();
+    let jar = site.path("cookies");
+    let login = |password: &str| {
+        let o = Command::new("curl")
+            .args(["-sS", "-k", "-c"])
+            .arg(&jar)
+            .args([
+                "-H",
+                "content-type: application/json",
+                "-w",
+                "\n%{http_code}",
+                "--data-binary",
+            ])
+            .arg(format!(r#"{{"name":"ops","password":"{password}"}}"#))
+            .arg(format!("{}/api/login", s.base))
+            .output()
+            .unwrap();
+        let t = String::from_utf8_lossy(&o.stdout).to_string();
+        t.rsplit('\n')
+            .next()
+            .unwrap()
+            .trim()
+            .parse::<u16>()
+            .unwrap()
+    };
+    assert_eq!(login("wrong password"), 401);
+    assert_eq!(login("correct horse battery"), 200);
+    let me = Command::new("curl")
+        .args(["-sS", "-k", "-b"])
+        .arg(&jar)
+        .arg(format!("{}/api/me", s.base))
+        .output()
+        .unwrap();
+    let me: Value = serde_json::from_slice(&me.stdout).unwrap();
+    assert_eq!(me["role"], "analyst", "{me}");
+    let cookies = std::fs::read_to_string(&jar).unwrap();
+    assert!(
+        cookies.contains("#HttpOnly_"),
+        "session cookie is HttpOnly: {cookies}"
     );
     s.stop();
 }

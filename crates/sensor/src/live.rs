@@ -220,6 +220,10 @@ mod imp {
             .immediate_mode(true)
             .precision(pcap::Precision::Nano)
             .open()
+            .map_err(hint)?
+            // Non-blocking: a quiet interface never holds the thread, so it
+            // sees the stop flag (a blocking read may wait for a packet).
+            .setnonblock()
             .map_err(hint)?;
         if let Some(f) = &c.filter {
             cap.filter(f, true)
@@ -285,7 +289,12 @@ mod imp {
                         send(&mut batch, &mut dropped_by_sensor);
                     }
                 }
-                Err(pcap::Error::TimeoutExpired) => send(&mut batch, &mut dropped_by_sensor),
+                Err(pcap::Error::TimeoutExpired) => {
+                    // Nothing waiting: hand over what we have, then rest a
+                    // moment (1 ms keeps the added latency negligible).
+                    send(&mut batch, &mut dropped_by_sensor);
+                    std::thread::sleep(Duration::from_millis(1));
+                }
                 Err(e) => {
                     error = Some(e.to_string());
                     break;
