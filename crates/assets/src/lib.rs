@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use hashbrown::HashMap;
-use otwatch_core::{Direction, FlowInfo, MacAddr, MsgKind, Proto, Timestamp, Transport};
+use otwatch_core::{Direction, FlowId, FlowInfo, MacAddr, MsgKind, Proto, Timestamp, Transport};
 use otwatch_proto::event::{AppEvent, ArpEvent, Event, EventSink};
 use otwatch_proto::ident::{Identity as ProtoIdentity, Subject};
 use serde::Serialize;
@@ -280,6 +280,12 @@ pub struct Inventory {
     mac_ips: HashMap<MacAddr, Vec<IpAddr>>,
     /// Devices known only by MAC (link-layer protocols), until an IP binds.
     by_mac: HashMap<MacAddr, u32>,
+    /// The last IP flow's (flow, client IP, server IP) and its client and
+    /// server devices: the messages of a flow come in runs, and an IP's
+    /// device never changes once made, so this saves two table lookups per
+    /// message. The IPs are compared too, in case one inventory is fed by
+    /// several flow tables whose ids overlap.
+    last_flow: Option<((FlowId, IpAddr, IpAddr), u32, u32)>,
 }
 
 impl Inventory {
@@ -404,10 +410,26 @@ impl Inventory {
                 self.device_for_mac(ep.dst.mac, a.flow.vlan, a.ts),
             )
         } else {
-            (
-                self.device_for_ip(ep.src.ip, a.flow.vlan, a.ts),
-                self.device_for_ip(ep.dst.ip, a.flow.vlan, a.ts),
-            )
+            let (src, dst) = match self.last_flow {
+                Some((k, c, s)) if k == (a.flow.id, a.flow.client.ip, a.flow.server.ip) => {
+                    match a.dir {
+                        Direction::ToServer => (c, s),
+                        Direction::ToClient => (s, c),
+                    }
+                }
+                _ => {
+                    // Source first: the order new devices are numbered in.
+                    let src = self.device_for_ip(ep.src.ip, a.flow.vlan, a.ts);
+                    let dst = self.device_for_ip(ep.dst.ip, a.flow.vlan, a.ts);
+                    let (c, s) = match a.dir {
+                        Direction::ToServer => (src, dst),
+                        Direction::ToClient => (dst, src),
+                    };
+                    self.last_flow = Some(((a.flow.id, a.flow.client.ip, a.flow.server.ip), c, s));
+                    (src, dst)
+                }
+            };
+            (src, dst)
         };
         for (id, peer, role, sent) in [(src, dst, src_role, 1), (dst, src, dst_role, 0)] {
             let d = &mut self.devices[id as usize];
@@ -741,6 +763,48 @@ mod tests {
             (hmi.first_seen, hmi.last_seen),
             (Timestamp(100), Timestamp(110))
         );
+    }
+
+    #[test]
+    fn cached_flow_devices_follow_the_flow_and_its_addresses() {
+        // Two flows with the same id (as from two flow tables) but other
+        // addresses, interleaved, messages in both directions: each message
+        // lands on its own flow's devices.
+        let mut inv = Inventory::new();
+        let a = flow(1, (1, HMI), (2, PLC), 502, 100);
+        let b = flow(1, (3, HMI), (4, ROUTER), 502, 100);
+        let acme = [0, 4, b'A', b'c', b'm', b'e', 1, 1, b'P', 2, 1, b'1'];
+        let zeta = [0, 4, b'Z', b'e', b't', b'a', 1, 1, b'Q', 2, 1, b'2'];
+        for (f, objects) in [(&a, &acme[..]), (&b, &zeta[..]), (&a, &acme[..])] {
+            let rsp = device_id_response(f, objects, 105);
+            inv.on_event(&Event::App(&rsp));
+            let req = AppEvent {
+                dir: Direction::ToServer,
+                kind: MsgKind::Request,
+                ..device_id_response(f, objects, 106)
+            };
+            inv.on_event(&Event::App(&req));
+        }
+        let d = inv.devices();
+        let by = |last: u8| d.iter().find(|d| d.ip == Some(ip(last))).unwrap();
+        let vendor = |last: u8| by(last).identity.as_ref().and_then(|i| i.vendor.clone());
+        assert_eq!(vendor(2).as_deref(), Some("Acme"));
+        assert_eq!(vendor(4).as_deref(), Some("Zeta"));
+        // The requests carry the same objects: credited to their senders,
+        // the clients.
+        assert_eq!(vendor(1).as_deref(), Some("Acme"));
+        assert_eq!(vendor(3).as_deref(), Some("Zeta"));
+        for (client, server) in [(1, 2), (3, 4)] {
+            let c = &by(client).protocols[&Proto::Modbus];
+            let s = &by(server).protocols[&Proto::Modbus];
+            assert_eq!(
+                (c.roles.clone(), s.roles.clone()),
+                (vec![Role::Client], vec![Role::Server])
+            );
+            assert_eq!(c.peer_count, 1);
+        }
+        assert_eq!(by(2).protocols[&Proto::Modbus].messages_sent, 2);
+        assert_eq!(by(4).protocols[&Proto::Modbus].messages_sent, 1);
     }
 
     fn device_id_response<'a>(f: &'a FlowInfo, objects: &'a [u8], ts: i64) -> AppEvent<'a> {

@@ -497,23 +497,34 @@ impl Baseline {
 
     /// Reads a baseline written by [`Baseline::to_json`] (or by hand).
     pub fn from_json(bytes: &[u8]) -> Result<Baseline, BaselineError> {
-        // Check the version first, so a future format says so clearly.
-        #[derive(Deserialize)]
-        struct V {
-            version: Option<u32>,
-        }
-        let v: V = serde_json::from_slice(bytes).map_err(BaselineError::Json)?;
-        match v.version {
-            Some(VERSION) => {}
-            Some(n) => return Err(BaselineError::Version(n)),
-            None => {
-                return Err(BaselineError::Invalid(
-                    "missing field `version` at the top level".into(),
-                ));
+        // One pass over the (large) file; only when it does not parse is it
+        // read again for its version, so a future format says so clearly.
+        let r: Repr = match serde_json::from_slice(bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                #[derive(Deserialize)]
+                struct V {
+                    version: Option<u32>,
+                }
+                return Err(match serde_json::from_slice::<V>(bytes) {
+                    Ok(V { version: Some(n) }) if n != VERSION => BaselineError::Version(n),
+                    Ok(V { version: None }) => {
+                        BaselineError::Invalid("missing field `version` at the top level".into())
+                    }
+                    _ => BaselineError::Json(e),
+                });
             }
+        };
+        if r.version != VERSION {
+            return Err(BaselineError::Version(r.version));
         }
-        let r: Repr = serde_json::from_slice(bytes).map_err(BaselineError::Json)?;
         let mut b = Baseline::new();
+        b.devices.reserve(r.devices.len());
+        b.chans.reserve(r.channels.len());
+        b.chan_list.reserve(r.channels.len());
+        b.entries
+            .reserve(r.channels.iter().map(|c| c.entries.len()).sum::<usize>());
+        b.conns.reserve(r.connections.len());
         b.learning = r.learning;
         b.all_ot = r.all_ot;
         b.resolve_internal = r.resolve_internal;
