@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use hashbrown::HashMap;
-use otwatch_core::{Direction, FlowId, FlowInfo, MacAddr, MsgKind, Proto, Timestamp, Transport};
+use otwatch_core::{Direction, FlowInfo, MacAddr, MsgKind, Proto, Timestamp, Transport};
 use otwatch_proto::event::{AppEvent, ArpEvent, Event, EventSink};
 use otwatch_proto::ident::{Identity as ProtoIdentity, Subject};
 use serde::Serialize;
@@ -280,12 +280,6 @@ pub struct Inventory {
     mac_ips: HashMap<MacAddr, Vec<IpAddr>>,
     /// Devices known only by MAC (link-layer protocols), until an IP binds.
     by_mac: HashMap<MacAddr, u32>,
-    /// The last IP flow's (flow, client IP, server IP) and its client and
-    /// server devices: the messages of a flow come in runs, and an IP's
-    /// device never changes once made, so this saves two table lookups per
-    /// message. The IPs are compared too, in case one inventory is fed by
-    /// several flow tables whose ids overlap.
-    last_flow: Option<((FlowId, IpAddr, IpAddr), u32, u32)>,
 }
 
 impl Inventory {
@@ -410,26 +404,10 @@ impl Inventory {
                 self.device_for_mac(ep.dst.mac, a.flow.vlan, a.ts),
             )
         } else {
-            let (src, dst) = match self.last_flow {
-                Some((k, c, s)) if k == (a.flow.id, a.flow.client.ip, a.flow.server.ip) => {
-                    match a.dir {
-                        Direction::ToServer => (c, s),
-                        Direction::ToClient => (s, c),
-                    }
-                }
-                _ => {
-                    // Source first: the order new devices are numbered in.
-                    let src = self.device_for_ip(ep.src.ip, a.flow.vlan, a.ts);
-                    let dst = self.device_for_ip(ep.dst.ip, a.flow.vlan, a.ts);
-                    let (c, s) = match a.dir {
-                        Direction::ToServer => (src, dst),
-                        Direction::ToClient => (dst, src),
-                    };
-                    self.last_flow = Some(((a.flow.id, a.flow.client.ip, a.flow.server.ip), c, s));
-                    (src, dst)
-                }
-            };
-            (src, dst)
+            (
+                self.device_for_ip(ep.src.ip, a.flow.vlan, a.ts),
+                self.device_for_ip(ep.dst.ip, a.flow.vlan, a.ts),
+            )
         };
         for (id, peer, role, sent) in [(src, dst, src_role, 1), (dst, src, dst_role, 0)] {
             let d = &mut self.devices[id as usize];
@@ -766,7 +744,7 @@ mod tests {
     }
 
     #[test]
-    fn cached_flow_devices_follow_the_flow_and_its_addresses() {
+    fn messages_land_on_their_own_flows_devices() {
         // Two flows with the same id (as from two flow tables) but other
         // addresses, interleaved, messages in both directions: each message
         // lands on its own flow's devices.
