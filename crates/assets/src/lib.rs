@@ -743,6 +743,48 @@ mod tests {
         );
     }
 
+    #[test]
+    fn messages_land_on_their_own_flows_devices() {
+        // Two flows with the same id (as from two flow tables) but other
+        // addresses, interleaved, messages in both directions: each message
+        // lands on its own flow's devices.
+        let mut inv = Inventory::new();
+        let a = flow(1, (1, HMI), (2, PLC), 502, 100);
+        let b = flow(1, (3, HMI), (4, ROUTER), 502, 100);
+        let acme = [0, 4, b'A', b'c', b'm', b'e', 1, 1, b'P', 2, 1, b'1'];
+        let zeta = [0, 4, b'Z', b'e', b't', b'a', 1, 1, b'Q', 2, 1, b'2'];
+        for (f, objects) in [(&a, &acme[..]), (&b, &zeta[..]), (&a, &acme[..])] {
+            let rsp = device_id_response(f, objects, 105);
+            inv.on_event(&Event::App(&rsp));
+            let req = AppEvent {
+                dir: Direction::ToServer,
+                kind: MsgKind::Request,
+                ..device_id_response(f, objects, 106)
+            };
+            inv.on_event(&Event::App(&req));
+        }
+        let d = inv.devices();
+        let by = |last: u8| d.iter().find(|d| d.ip == Some(ip(last))).unwrap();
+        let vendor = |last: u8| by(last).identity.as_ref().and_then(|i| i.vendor.clone());
+        assert_eq!(vendor(2).as_deref(), Some("Acme"));
+        assert_eq!(vendor(4).as_deref(), Some("Zeta"));
+        // The requests carry the same objects: credited to their senders,
+        // the clients.
+        assert_eq!(vendor(1).as_deref(), Some("Acme"));
+        assert_eq!(vendor(3).as_deref(), Some("Zeta"));
+        for (client, server) in [(1, 2), (3, 4)] {
+            let c = &by(client).protocols[&Proto::Modbus];
+            let s = &by(server).protocols[&Proto::Modbus];
+            assert_eq!(
+                (c.roles.clone(), s.roles.clone()),
+                (vec![Role::Client], vec![Role::Server])
+            );
+            assert_eq!(c.peer_count, 1);
+        }
+        assert_eq!(by(2).protocols[&Proto::Modbus].messages_sent, 2);
+        assert_eq!(by(4).protocols[&Proto::Modbus].messages_sent, 1);
+    }
+
     fn device_id_response<'a>(f: &'a FlowInfo, objects: &'a [u8], ts: i64) -> AppEvent<'a> {
         AppEvent {
             ts: Timestamp(ts),

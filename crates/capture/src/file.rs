@@ -11,7 +11,7 @@ use pcap_parser::{PcapError, pcap};
 use crate::{CaptureError, LinkType, Packet, PacketSource};
 
 /// Initial read buffer; it grows only for blocks larger than this.
-const BUF_SIZE: usize = 1 << 20;
+const BUF_SIZE: usize = 256 << 10;
 /// Largest packet record accepted (libpcap's own limit is 256 KiB).
 const MAX_RECORD: usize = 16 << 20;
 

@@ -340,6 +340,93 @@ impl Decoder {
     }
 
     fn decode_ip<'a>(&'a mut self, ts: Timestamp, vlan: u32, l3: &'a [u8]) -> Net<'a> {
+        if let Some(net) = self.plain_ipv4(l3) {
+            return net;
+        }
+        self.decode_ip_general(ts, vlan, l3)
+    }
+
+    /// The common case read directly: a complete, unfragmented IPv4 packet
+    /// carrying a well-formed TCP segment or a UDP datagram whose length
+    /// field matches. Anything else (options are fine) returns `None`
+    /// before touching the counters, and goes the general way; for what it
+    /// accepts, the result and the counters are the general way's.
+    #[inline]
+    fn plain_ipv4<'a>(&mut self, l3: &'a [u8]) -> Option<Net<'a>> {
+        let (&vihl, rest) = l3.split_first()?;
+        let ihl = (vihl & 0x0f) as usize * 4;
+        if vihl >> 4 != 4 || ihl < 20 || rest.len() < 19 {
+            return None;
+        }
+        let total = u16::from_be_bytes([l3[2], l3[3]]) as usize;
+        let flags_frag = u16::from_be_bytes([l3[6], l3[7]]);
+        let proto = l3[9];
+        // Complete (the snap length kept it all), header inside the total,
+        // no fragment (MF clear, offset 0; DF may be set).
+        if total > l3.len() || total < ihl || flags_frag & 0x3fff != 0 {
+            return None;
+        }
+        let l4 = &l3[ihl..total];
+        let src = IpAddr::V4(std::net::Ipv4Addr::new(l3[12], l3[13], l3[14], l3[15]));
+        let dst = IpAddr::V4(std::net::Ipv4Addr::new(l3[16], l3[17], l3[18], l3[19]));
+        let l4v = match proto {
+            6 => {
+                if l4.len() < 20 {
+                    return None;
+                }
+                let doff = (l4[12] >> 4) as usize * 4;
+                if doff < 20 || doff > l4.len() {
+                    return None;
+                }
+                L4::Tcp(Tcp {
+                    sport: u16::from_be_bytes([l4[0], l4[1]]),
+                    dport: u16::from_be_bytes([l4[2], l4[3]]),
+                    seq: u32::from_be_bytes([l4[4], l4[5], l4[6], l4[7]]),
+                    ack: u32::from_be_bytes([l4[8], l4[9], l4[10], l4[11]]),
+                    flags: l4[13],
+                    window: u16::from_be_bytes([l4[14], l4[15]]),
+                    payload: &l4[doff..],
+                })
+            }
+            17 => {
+                if l4.len() < 8 || u16::from_be_bytes([l4[4], l4[5]]) as usize != l4.len() {
+                    return None;
+                }
+                L4::Udp {
+                    sport: u16::from_be_bytes([l4[0], l4[1]]),
+                    dport: u16::from_be_bytes([l4[2], l4[3]]),
+                    payload: &l4[8..],
+                }
+            }
+            _ => return None,
+        };
+        self.stats.ipv4 += 1;
+        if self.verify_checksums && checksum::fold(checksum::sum(&l3[..ihl], 0)) != 0xffff {
+            self.stats.bad_ip_checksum += 1;
+        }
+        if let L4::Tcp(_) = l4v {
+            self.stats.tcp += 1;
+            if self.verify_checksums && !checksum::transport_ok(src, dst, 6, l4) {
+                self.stats.bad_tcp_checksum += 1;
+            }
+        } else {
+            self.stats.udp += 1;
+            let zero = l4[6] == 0 && l4[7] == 0;
+            if self.verify_checksums && !zero && !checksum::transport_ok(src, dst, 17, l4) {
+                self.stats.bad_udp_checksum += 1;
+            }
+        }
+        Some(Net::Ip(Ip {
+            src,
+            dst,
+            proto,
+            ttl: l3[8],
+            payload_len: l4.len() as u32,
+            l4: l4v,
+        }))
+    }
+
+    fn decode_ip_general<'a>(&'a mut self, ts: Timestamp, vlan: u32, l3: &'a [u8]) -> Net<'a> {
         let Ok(p) = LaxSlicedPacket::from_ip(l3) else {
             self.stats.invalid += 1;
             return Net::Invalid;

@@ -334,6 +334,101 @@ struct Repr {
     smart_it_scenarios: Vec<(IpAddr, String, i64)>,
 }
 
+/// The baseline's JSON layout: the top-level fields, their small objects'
+/// fields and every element of the top-level lists (one device, channel,
+/// connection...) each on a line of its own, a record itself without
+/// spaces. It diffs as cleanly as indented JSON at about half the size, and
+/// a large baseline loads faster for it.
+#[derive(Default)]
+struct RecordLines {
+    /// Containers open around the current position.
+    depth: usize,
+    /// Whether the innermost open container has a value yet.
+    has_value: bool,
+}
+
+impl RecordLines {
+    /// Containers up to this deep put each value on its own line.
+    const LINES: usize = 2;
+
+    fn newline<W: ?Sized + std::io::Write>(&self, w: &mut W, depth: usize) -> std::io::Result<()> {
+        w.write_all(b"\n")?;
+        for _ in 0..depth {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    fn begin<W: ?Sized + std::io::Write>(&mut self, w: &mut W, open: &[u8]) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(open)
+    }
+
+    fn end<W: ?Sized + std::io::Write>(&mut self, w: &mut W, close: &[u8]) -> std::io::Result<()> {
+        let lines = self.depth <= Self::LINES;
+        self.depth -= 1;
+        if lines && self.has_value {
+            self.newline(w, self.depth)?;
+        }
+        w.write_all(close)
+    }
+
+    fn item<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        if self.depth <= Self::LINES {
+            self.newline(w, self.depth)?;
+        }
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for RecordLines {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.begin(w, b"[")
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.end(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.item(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.begin(w, b"{")
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.end(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.item(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(if self.depth <= Self::LINES {
+            b": "
+        } else {
+            b":"
+        })
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -497,23 +592,34 @@ impl Baseline {
 
     /// Reads a baseline written by [`Baseline::to_json`] (or by hand).
     pub fn from_json(bytes: &[u8]) -> Result<Baseline, BaselineError> {
-        // Check the version first, so a future format says so clearly.
-        #[derive(Deserialize)]
-        struct V {
-            version: Option<u32>,
-        }
-        let v: V = serde_json::from_slice(bytes).map_err(BaselineError::Json)?;
-        match v.version {
-            Some(VERSION) => {}
-            Some(n) => return Err(BaselineError::Version(n)),
-            None => {
-                return Err(BaselineError::Invalid(
-                    "missing field `version` at the top level".into(),
-                ));
+        // One pass over the (large) file; only when it does not parse is it
+        // read again for its version, so a future format says so clearly.
+        let r: Repr = match serde_json::from_slice(bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                #[derive(Deserialize)]
+                struct V {
+                    version: Option<u32>,
+                }
+                return Err(match serde_json::from_slice::<V>(bytes) {
+                    Ok(V { version: Some(n) }) if n != VERSION => BaselineError::Version(n),
+                    Ok(V { version: None }) => {
+                        BaselineError::Invalid("missing field `version` at the top level".into())
+                    }
+                    _ => BaselineError::Json(e),
+                });
             }
+        };
+        if r.version != VERSION {
+            return Err(BaselineError::Version(r.version));
         }
-        let r: Repr = serde_json::from_slice(bytes).map_err(BaselineError::Json)?;
         let mut b = Baseline::new();
+        b.devices.reserve(r.devices.len());
+        b.chans.reserve(r.channels.len());
+        b.chan_list.reserve(r.channels.len());
+        b.entries
+            .reserve(r.channels.iter().map(|c| c.entries.len()).sum::<usize>());
+        b.conns.reserve(r.connections.len());
         b.learning = r.learning;
         b.all_ot = r.all_ot;
         b.resolve_internal = r.resolve_internal;
@@ -638,7 +744,11 @@ impl Baseline {
             connections,
             smart_it_scenarios: scen,
         };
-        let mut v = serde_json::to_vec_pretty(&r).unwrap_or_default();
+        let mut v = Vec::with_capacity(1 << 16);
+        let mut ser = serde_json::Serializer::with_formatter(&mut v, RecordLines::default());
+        if r.serialize(&mut ser).is_err() {
+            v.clear();
+        }
         v.push(b'\n');
         v
     }

@@ -50,9 +50,42 @@ fn json_round_trip_is_stable() {
         T0,
     );
     b.set_fqdn_allowlist(&["Updates.Example.com.".to_string()]);
+    b.see_device(ip("10.0.0.9"), None, T0);
     let j = b.to_json();
     let c = Baseline::from_json(&j).expect("parse");
     assert_eq!(c.to_json(), j, "save(load(save(b))) == save(b)");
+    // One record per line: each device and channel on a line of its own,
+    // the same JSON as the indented form.
+    let text = String::from_utf8(j.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "{");
+    assert_eq!(lines[1], "  \"version\": 1,");
+    assert_eq!(*lines.last().unwrap(), "}");
+    let records = |key: &str| {
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with(&format!("  \"{key}\": [")))
+            .unwrap();
+        lines[at + 1..]
+            .iter()
+            .take_while(|l| !l.starts_with("  ]"))
+            .map(|l| l.trim_end_matches(','))
+            .collect::<Vec<_>>()
+    };
+    let devices = records("devices");
+    assert_eq!(devices.len(), 2);
+    assert!(
+        devices[0].starts_with("    {\"ip\":\"10.0.0.5\","),
+        "{}",
+        devices[0]
+    );
+    let channels = records("channels");
+    assert_eq!(channels.len(), 1);
+    assert!(channels[0].contains("\"entries\":[{"), "{}", channels[0]);
+    let as_value = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).unwrap();
+    let pretty = serde_json::to_vec_pretty(&as_value(&j)).unwrap();
+    assert_eq!(as_value(&pretty), as_value(&j));
+    assert!(j.len() < pretty.len());
     assert!(c.knows(&k, Kind::FunctionCode, 3));
     assert!(c.knows(&k, Kind::Symbol, hash_bytes(b"Tank_Level")));
     assert!(!c.knows(&k, Kind::FunctionCode, 4));
