@@ -240,8 +240,8 @@ fn s7p(b: &[u8]) -> Message<'_> {
 fn s7plus_objects_and_blocks() {
     let f = flow(2, 102, Some(Proto::S7commPlus));
     let (a, b) = (
-        s7p_frame(0x04fc, 0x0000_0101),
-        s7p_frame(0x04fc, 0x0000_0102),
+        s7p_frame(0x04fc, 0x9f00_0101),
+        s7p_frame(0x04fc, 0x9f00_0102),
     );
     let d = policy_case(
         "s7plus_object_access",
@@ -249,7 +249,7 @@ fn s7plus_objects_and_blocks() {
         &[(C2S, Req, s7p(&a))],
         &[(C2S, Req, s7p(&b))],
     );
-    assert_eq!(d.key.get("object").map(String::as_str), Some("0x00000102"));
+    assert_eq!(d.key.get("object").map(String::as_str), Some("0x9f000102"));
     let (a, b) = (
         s7p_frame(0x04f2, 0x8a0e_0001),
         s7p_frame(0x04f2, 0x8a0e_0005),
@@ -263,6 +263,12 @@ fn s7plus_objects_and_blocks() {
     assert_eq!(d.key.get("object").map(String::as_str), Some("DB5"));
     // Functions that address no object (GetMultiVariables) are not objects.
     let g = s7p_frame(0x054c, 0x0000_0999);
+    let Message::S7commPlus(m) = s7p(&g) else {
+        unreachable!()
+    };
+    assert_eq!(otwatch_engines::policy::s7plus_object(&m), None);
+    // Per-connection object ids (high half zero) are not baseline objects.
+    let g = s7p_frame(0x04d4, 0x0000_0388);
     let Message::S7commPlus(m) = s7p(&g) else {
         unreachable!()
     };
@@ -572,15 +578,22 @@ fn ua_resp(id: u32, status: u32, req: u32) -> Message<'static> {
 #[test]
 fn opcua_request_response_pairs() {
     let f = flow(11, 4840, Some(Proto::Opcua));
-    // Read → ReadResponse learned; Write answered by a ServiceFault is new.
+    // Read answered by a ServiceFault learned; Write answered by a
+    // ServiceFault is new.
     let d = policy_case(
         "opcua_request_response",
         &f,
-        &[(S2C, Resp, ua_resp(634, 0, 631))],
+        &[(S2C, Resp, ua_resp(397, 0x801f_0000, 631))],
         &[(S2C, Resp, ua_resp(397, 0x801f_0000, 673))],
     );
     assert_eq!(d.key.get("function_code").map(String::as_str), Some("673"));
     assert!(d.message.contains("397"), "{}", d.message);
+    // A request answered by its own response type is never a pair here
+    // (new services are `opcua_activity`).
+    let mut t = T::new();
+    t.stop_learning();
+    let got = t.app(&f, S2C, Resp, ua_resp(676, 0, 673));
+    assert!(of(&got, "opcua_request_response").is_empty(), "{got:?}");
 }
 
 // ---------------------------------------------------------------- HTTP

@@ -66,7 +66,10 @@ pub fn s7plus_object(m: &s7comm_plus::Message<'_>) -> Option<u32> {
     }
     let b = f.data.get(..4)?;
     let id = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    (id != 0).then_some(id)
+    // Ids with a zero high half are assigned by the PLC per connection
+    // (sessions, subscriptions, objects made by CreateObject and deleted
+    // at the end): not stable across sessions, so not baseline objects.
+    (id >> 16 != 0).then_some(id)
 }
 
 /// The (function, exception) of a response that reports a failure: Modbus
@@ -289,7 +292,10 @@ impl Policy {
                 let (Some(resp), Some(req)) = (m.service_id(), m.request) else {
                     return;
                 };
-                if req.service_id == 0 {
+                // A request answered by its own response (binary encoding
+                // id + 3) is the request's business (`opcua_activity`):
+                // only other answers (ServiceFault...) are pairs here.
+                if req.service_id == 0 || resp == req.service_id.wrapping_add(3) {
                     return;
                 }
                 let rq = req.service_id;
