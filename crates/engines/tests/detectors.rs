@@ -588,12 +588,17 @@ fn opcua_request_response_pairs() {
     );
     assert_eq!(d.key.get("function_code").map(String::as_str), Some("673"));
     assert!(d.message.contains("397"), "{}", d.message);
-    // A request answered by its own response type is never a pair here
-    // (new services are `opcua_activity`).
+    // A request answered normally is never a pair here (new services are
+    // `opcua_activity`), whatever the response's encoding id; a Bad result
+    // in the regular response is.
     let mut t = T::new();
     t.stop_learning();
     let got = t.app(&f, S2C, Resp, ua_resp(676, 0, 673));
     assert!(of(&got, "opcua_request_response").is_empty(), "{got:?}");
+    let got = t.app(&f, S2C, Resp, ua_resp(12209, 0, 12208));
+    assert!(of(&got, "opcua_request_response").is_empty(), "{got:?}");
+    let got = t.app(&f, S2C, Resp, ua_resp(676, 0x8034_0000, 673));
+    assert_eq!(of(&got, "opcua_request_response").len(), 1, "{got:?}");
 }
 
 // ---------------------------------------------------------------- HTTP

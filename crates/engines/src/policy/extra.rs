@@ -32,6 +32,8 @@ pub const S7PLUS_OBJECT_TAG: u64 = 128 << 48;
 /// S7comm-plus object ids in this area (high 16 bits) are data blocks;
 /// the low 16 bits are the block number.
 pub const S7PLUS_DB_AREA: u32 = 0x8a0e;
+/// OPC UA ServiceFault (binary encoding id).
+pub const OPCUA_SERVICE_FAULT: u32 = 397;
 /// SRTP services that work on program / file storage (reported as
 /// `srtp_file_access` instead of `srtp_protocol_command`).
 pub const SRTP_FILE_SERVICES: [u8; 5] = [0x03, 0x06, 0x09, 0x3f, 0x40];
@@ -292,15 +294,15 @@ impl Policy {
                 let (Some(resp), Some(req)) = (m.service_id(), m.request) else {
                     return;
                 };
-                // A request answered by its own response (binary encoding
-                // id + 3) is the request's business (`opcua_activity`):
-                // only other answers (ServiceFault...) are pairs here.
-                if req.service_id == 0 || resp == req.service_id.wrapping_add(3) {
+                // A request answered normally is the request's business
+                // (`opcua_activity`): only failed answers (a ServiceFault,
+                // or a Bad service result) make pairs here.
+                let status = m.service.and_then(|x| x.status).unwrap_or(0);
+                if req.service_id == 0 || (resp != OPCUA_SERVICE_FAULT && status >> 31 == 0) {
                     return;
                 }
                 let rq = req.service_id;
                 let v = (u64::from(rq) << 32) | u64::from(resp);
-                let status = m.service.and_then(|x| x.status).unwrap_or(0);
                 self.entry(
                     b,
                     a,
