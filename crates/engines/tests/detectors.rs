@@ -1089,3 +1089,38 @@ fn low_confidence_indicators_are_suspicious_traffic() {
     e.on_event(&Event::FlowStart(&f));
     assert!(e.drain().next().is_none());
 }
+
+#[test]
+fn disabled_types_are_neither_learned_nor_reported() {
+    // Learned with the default catalog (exceptions off): not learned, so
+    // with the type on the exception is new after learning.
+    let f = flow(40, 502, Some(Proto::Modbus));
+    let exc = [0, 1, 0, 0, 0, 3, 1, 0x83, 0x02];
+    let mut b = Baseline::new();
+    b.learning.auto_end = false;
+    let mut e = otwatch_engines::builtin(Catalog::builtin(), b);
+    let a = AppEvent {
+        ts: Timestamp(2 * NS),
+        flow: &f,
+        dir: S2C,
+        kind: Resp,
+        msg: mb_exc(&exc),
+    };
+    e.on_event(&Event::App(&a));
+    e.baseline_mut().set_learning(false, Timestamp(3 * NS));
+    let a = AppEvent {
+        ts: Timestamp(4 * NS),
+        ..a
+    };
+    e.on_event(&Event::App(&a));
+    assert!(
+        e.drain()
+            .all(|d| d.type_id != "function_code_unauthorized_exception")
+    );
+    let mut t = T {
+        e: otwatch_engines::builtin(&all_on(), e.into_baseline()),
+        t: 10,
+    };
+    let got = t.app(&f, S2C, Resp, mb_exc(&exc));
+    assert_eq!(of(&got, "function_code_unauthorized_exception").len(), 1);
+}

@@ -140,7 +140,34 @@ fn uri_path(uri: &[u8]) -> &[u8] {
     &uri[..end]
 }
 
+/// Index of `id` in [`ids::ALL`] (compile time).
+const fn idx(id: &str) -> usize {
+    let mut i = 0;
+    while i < ids::ALL.len() {
+        let (a, b) = (ids::ALL[i].as_bytes(), id.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a policy type id")
+}
+
 impl Policy {
+    /// Whether type `I` (an index of [`ids::ALL`]) is enabled. The types
+    /// of this module are neither learned nor reported while disabled
+    /// (several are off by default; this keeps their entries out of the
+    /// baseline's budget and their work off the packet path).
+    fn on_idx<const I: usize>(&self) -> bool {
+        self.enabled[I]
+    }
+
     /// The types of this module for one TCP/UDP application message.
     pub(super) fn extra(
         &mut self,
@@ -151,7 +178,9 @@ impl Policy {
         out: &mut Vec<Detection>,
     ) {
         let (c, s) = (a.flow.client.ip, a.flow.server.ip);
-        if let Some((fc, code, what)) = exception(a) {
+        if let Some((fc, code, what)) = exception(a)
+            && self.on_idx::<{ idx(ids::EXCEPTION) }>()
+        {
             let v = EXCEPTION_TAG | (u64::from(fc) << 16) | u64::from(code);
             let proto = k.proto;
             self.entry(
@@ -184,7 +213,7 @@ impl Policy {
                         ..
                     },
                 ..
-            }) if request && !header.is_response() => {
+            }) if request && !header.is_response() && self.on_idx::<{ idx(ids::AMS_OFFSET) }>() => {
                 let (g, o) = (*index_group, *index_offset);
                 let v = (u64::from(g) << 32) | u64::from(o);
                 self.entry(b, a, k, ids::AMS_OFFSET, Kind::Service, v, out, |_| {
@@ -201,6 +230,14 @@ impl Policy {
                 let Some(id) = s7plus_object(m) else { return };
                 let fname = s7comm_plus::wire::function_name(m.frame.function);
                 let v = S7PLUS_OBJECT_TAG | u64::from(id);
+                let on = if id >> 16 == S7PLUS_DB_AREA {
+                    self.on_idx::<{ idx(ids::S7PLUS_BLOCK) }>()
+                } else {
+                    self.on_idx::<{ idx(ids::S7PLUS_OBJECT) }>()
+                };
+                if !on {
+                    return;
+                }
                 if id >> 16 == S7PLUS_DB_AREA {
                     let db = id & 0xffff;
                     self.entry(b, a, k, ids::S7PLUS_BLOCK, Kind::Object, v, out, |_| {
@@ -229,7 +266,7 @@ impl Policy {
                     return;
                 };
                 // Read / write system memory: per (service, segment).
-                if !matches!(svc, 0x04 | 0x07) {
+                if !matches!(svc, 0x04 | 0x07) || !self.on_idx::<{ idx(ids::SRTP_MEMORY) }>() {
                     return;
                 }
                 let v = SRTP_MEMORY_TAG | (u64::from(svc) << 8) | u64::from(seg);
@@ -259,7 +296,9 @@ impl Policy {
             // fill the baseline's entry budget with page paths.
             Message::Http(m) if request && (b.is_ot(c) || b.is_ot(s)) => {
                 let h = &m.head;
-                if let Some(act) = h.soap_action {
+                if let Some(act) = h.soap_action
+                    && self.on_idx::<{ idx(ids::SOAP_ACTION) }>()
+                {
                     let hv = hash_text(act);
                     self.entry(b, a, k, ids::SOAP_ACTION, Kind::Symbol, hv, out, |_| {
                         let t = text(act);
@@ -270,7 +309,7 @@ impl Policy {
                         )
                     });
                 }
-                if !h.method.is_empty() {
+                if !h.method.is_empty() && self.on_idx::<{ idx(ids::ILLEGAL_HTTP) }>() {
                     let path = uri_path(h.uri);
                     // Stored as "METHOD path"; hashed as stored.
                     let hv = match (std::str::from_utf8(h.method), std::str::from_utf8(path)) {
@@ -290,7 +329,9 @@ impl Policy {
                     });
                 }
             }
-            Message::Opcua(m) if a.dir == Direction::ToClient => {
+            Message::Opcua(m)
+                if a.dir == Direction::ToClient && self.on_idx::<{ idx(ids::OPCUA_PAIR) }>() =>
+            {
                 let (Some(resp), Some(req)) = (m.service_id(), m.request) else {
                     return;
                 };
@@ -340,7 +381,7 @@ impl Policy {
         let (c, s) = (a.flow.client.ip, a.flow.server.ip);
         if m.is_response() {
             let iin = m.iin.unwrap_or(0);
-            if iin == 0 {
+            if iin == 0 || !self.on_idx::<{ idx(ids::DNP3_IIN) }>() {
                 return;
             }
             for &(bit, name) in dnp3::wire::IIN_FLAGS.iter() {
@@ -362,7 +403,11 @@ impl Policy {
             return;
         }
         // A read (FC 1) of class 0 data (group 60 variation 1).
-        if a.kind != MsgKind::Request || a.dir != Direction::ToServer || m.function_code != 1 {
+        if a.kind != MsgKind::Request
+            || a.dir != Direction::ToServer
+            || m.function_code != 1
+            || !self.on_idx::<{ idx(ids::DNP3_INTEGRITY) }>()
+        {
             return;
         }
         let class0 = m
