@@ -373,7 +373,8 @@ fn fallback(key: &ScenarioKey) -> Option<policy::Learnable> {
         | ids::FIRMWARE_BECKHOFF
         | ids::FIRMWARE_MODBUS
         | ids::FIRMWARE_MITSUBISHI
-        | ids::FIRMWARE_S7PLUS => Learnable::Firmware(src, field("value")?.to_string()),
+        | ids::FIRMWARE_S7PLUS
+        | ids::FIRMWARE_CHANGE => Learnable::Firmware(src, field("value")?.to_string()),
         ids::SSH | ids::SMB => Learnable::Conn(src, field("dst")?.parse().ok()?, 0),
         ids::NEW_PORT | ids::DATABASE => Learnable::Conn(
             src,

@@ -37,9 +37,10 @@ pub mod ids {
     /// Protocol-violation type in the catalog; reported here with the other
     /// controller commands (see the docs).
     pub const FIRMWARE_UPDATE: &str = "firmware_update";
+    pub const SRTP_PLC_STOP: &str = "srtp_plc_stop";
 
     /// The types this engine reports.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 10] = [
         FIRMWARE_UPDATE,
         S7_PLC_STOP,
         CONTROLLER_STOP,
@@ -49,6 +50,7 @@ pub mod ids {
         MODBUS_UNRESPONSIVE,
         NO_TRAFFIC,
         TRAFFIC_RESUMED,
+        SRTP_PLC_STOP,
     ];
 }
 
@@ -61,6 +63,8 @@ pub const DEFAULT_SILENCE_S: u64 = 600;
 /// Repeated transfer messages (download blocks...) of one flow within this
 /// time are one program transfer.
 pub const TRANSFER_QUIET_NS: i64 = 60 * NS;
+/// The SRTP service request code that sets the PLC run/stop state.
+pub const SRTP_SET_PLC_STATE: u8 = 0x23;
 /// Most channels tracked per table.
 pub const MAX_CHANNELS: usize = 4096;
 /// Recent transfers remembered for de-duplication.
@@ -766,6 +770,18 @@ pub(crate) fn classify(a: &AppEvent<'_>) -> Option<Hit> {
             })
         }
         Message::Enip(m) => cip(m),
+        // GE SRTP "set PLC state" (service 0x23). The encoding of the
+        // requested state is not publicly documented, so every such request
+        // is reported, with the raw state selector (header byte 43).
+        Message::Srtp(m)
+            if a.kind == MsgKind::Request && m.frame.service == Some(SRTP_SET_PLC_STATE) =>
+        {
+            let sel = m.frame.segment.unwrap_or(0);
+            Some(
+                Hit::new(ids::SRTP_PLC_STOP, "set_plc_state (0x23)")
+                    .info("state_selector", format!("{sel:#04x}")),
+            )
+        }
         Message::Tristation(m) if a.kind == MsgKind::Request => {
             let c = m.frame.command?;
             let name = otwatch_proto::tristation::wire::command_name(c.command);

@@ -82,8 +82,20 @@ pub mod ids {
     pub const SV_SETTINGS: &str = "sv_message_type_settings";
     pub const PROFINET_FRAME: &str = "profinet_frame_type";
     pub const LLDP_CONFIG: &str = "new_lldp_device_configuration";
+    pub const FIRMWARE_CHANGE: &str = "firmware_change_detected";
+    pub const EXCEPTION: &str = "function_code_unauthorized_exception";
+    pub const ILLEGAL_HTTP: &str = "illegal_http_communication";
+    pub const AMS_OFFSET: &str = "new_ams_index_offset";
+    pub const DNP3_INTEGRITY: &str = "dnp3_illegal_integrity_scan";
+    pub const S7PLUS_OBJECT: &str = "s7plus_object_access";
+    pub const S7PLUS_BLOCK: &str = "s7plus_block_access";
+    pub const SRTP_FILE: &str = "srtp_file_access";
+    pub const SRTP_MEMORY: &str = "srtp_system_memory_operation";
+    pub const SOAP_ACTION: &str = "http_soap_action";
+    pub const OPCUA_PAIR: &str = "opcua_request_response";
+    pub const DNP3_IIN: &str = "dnp3_internal_indication";
 
-    pub const ALL: [&str; 53] = [
+    pub const ALL: [&str; 65] = [
         NEW_ASSET,
         FIELD_DEVICE,
         MODBUS_FC,
@@ -137,6 +149,18 @@ pub mod ids {
         SV_SETTINGS,
         PROFINET_FRAME,
         LLDP_CONFIG,
+        FIRMWARE_CHANGE,
+        EXCEPTION,
+        ILLEGAL_HTTP,
+        AMS_OFFSET,
+        DNP3_INTEGRITY,
+        S7PLUS_OBJECT,
+        S7PLUS_BLOCK,
+        SRTP_FILE,
+        SRTP_MEMORY,
+        SOAP_ACTION,
+        OPCUA_PAIR,
+        DNP3_IIN,
     ];
 }
 
@@ -850,21 +874,38 @@ impl Policy {
                 self.modbus(b, a, &k, out);
             } else if let Some(row) = code_row(proto) {
                 let fc = a.msg.function_code();
+                // SRTP program / file services have their own type.
+                let ty = if proto == Proto::Srtp
+                    && u8::try_from(fc).is_ok_and(extra::srtp_file_service)
+                {
+                    ids::SRTP_FILE
+                } else {
+                    row.ty
+                };
                 self.entry(
                     b,
                     a,
                     &k,
-                    row.ty,
+                    ty,
                     Kind::FunctionCode,
                     u64::from(fc),
                     out,
                     |_| {
                         (
                             ("function_code", fc.to_string()),
-                            format!(
-                                "new {} {fc} from {} to {}",
-                                row.what, f.client.ip, f.server.ip
-                            ),
+                            if ty == ids::SRTP_FILE {
+                                format!(
+                                    "{} used SRTP program/file service {fc:#04x} ({}) on {}, not in the baseline",
+                                    f.client.ip,
+                                    otwatch_proto::srtp::wire::service_name(fc as u8),
+                                    f.server.ip
+                                )
+                            } else {
+                                format!(
+                                    "new {} {fc} from {} to {}",
+                                    row.what, f.client.ip, f.server.ip
+                                )
+                            },
                             String::new(),
                         )
                     },
@@ -872,6 +913,7 @@ impl Policy {
             }
             self.objects(b, a, &k, out);
         }
+        self.extra(b, a, &k, request, out);
         match &a.msg {
             Message::Http(m) if request => {
                 if let Some(ua) = m.head.user_agent {
@@ -1030,7 +1072,8 @@ impl Policy {
                 src: endpoint(&f.client),
                 dst: endpoint(&f.server),
                 proto: Some(k.proto),
-                key: Some(key),
+                // An empty name: the type aggregates on src / dst only.
+                key: (!key.0.is_empty()).then_some(key),
                 message,
                 info: None,
                 info2: None,
@@ -1635,6 +1678,9 @@ impl Policy {
                 Proto::S7commPlus => ids::FIRMWARE_S7PLUS,
                 _ if vendor.contains("beckhoff") => ids::FIRMWARE_BECKHOFF,
                 _ if vendor.contains("mitsubishi") => ids::FIRMWARE_MITSUBISHI,
+                // A module of the device (rack/slot module, station): the
+                // device's component firmware changed.
+                _ if id.module.is_some() => ids::FIRMWARE_CHANGE,
                 _ => ids::FIRMWARE,
             };
             if self.due(ty, self.sig((ip, new.as_str())), a.ts.0) {
@@ -2122,6 +2168,9 @@ pub fn report_key(d: &Detection) -> ReportKey {
     let other = d.key.values().next().cloned().unwrap_or_default();
     (d.type_id, ip(&d.src), ip(&d.dst), other)
 }
+
+mod extra;
+pub use extra::{exception, s7plus_object, srtp_file_service};
 
 #[cfg(test)]
 mod tests;

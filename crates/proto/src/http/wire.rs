@@ -30,6 +30,8 @@ pub struct Head<'a> {
     pub basic_auth: Option<&'a [u8]>,
     pub cookie: bool,
     pub x_forwarded_for: Option<&'a [u8]>,
+    /// The `SOAPAction` header of a SOAP 1.1 request (quotes kept as sent).
+    pub soap_action: Option<&'a [u8]>,
     pub connection_close: bool,
     /// Number of header fields.
     pub header_count: u16,
@@ -327,6 +329,8 @@ pub fn parse_head(b: &[u8]) -> (Option<Head<'_>>, Option<Error>) {
             h.cookie = true;
         } else if is("x-forwarded-for") {
             h.x_forwarded_for = Some(value);
+        } else if is("soapaction") {
+            h.soap_action = Some(value);
         } else if is("connection") && value.eq_ignore_ascii_case(b"close") {
             h.connection_close = true;
         }

@@ -144,7 +144,10 @@ impl Serialize for Message<'_> {
                 m.serialize_entry("trans2_subcommand", &subcommand)?;
                 m.serialize_entry("trans2_name", trans2_name(subcommand))?;
             }
-            Body::Trans { name } => m.serialize_entry("file", &st(name))?,
+            Body::Trans { name, .. } => m.serialize_entry("file", &st(name))?,
+            Body::NtTrans { function, .. } => {
+                m.serialize_entry("nt_trans_function", &function)?;
+            }
         }
         m.end()
     }

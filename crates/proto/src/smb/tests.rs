@@ -440,3 +440,48 @@ fn smb2_write_is_reported_as_file_pieces() {
     let last = pieces.last().unwrap();
     assert!(last.4 && last.3.is_empty());
 }
+
+#[test]
+fn smb1_trans_setup_and_nt_trans_function() {
+    let mut h = vec![0xff, b'S', b'M', b'B', 0x25, 0, 0, 0, 0, 0x18, 0x01, 0x00];
+    h.extend([0u8; 20]);
+    // TRANSACTION (wc 16): setup count 2 at byte 26, PeekNamedPipe, FID 0.
+    let mut t = h.clone();
+    t.push(16);
+    let mut w = vec![0u8; 26];
+    w.extend([2, 0]);
+    w.extend(0x23u16.to_le_bytes());
+    w.extend(0u16.to_le_bytes());
+    t.extend(&w);
+    t.extend(7u16.to_le_bytes());
+    t.extend(b"\\PIPE\\\0");
+    let mut cmds = Vec::new();
+    wire::parse_smb1(&t, |c| cmds.push(c)).unwrap();
+    assert!(matches!(
+        cmds[0].body,
+        Body::Trans {
+            setup: Some((0x23, 0)),
+            ..
+        }
+    ));
+    // NT_TRANSACT (wc 19): total data 66512, data count 976, function 0.
+    let mut n = h.clone();
+    n[4] = 0xa0;
+    n.push(19);
+    let mut w = vec![0u8; 38];
+    w[7..11].copy_from_slice(&66512u32.to_le_bytes());
+    w[27..31].copy_from_slice(&976u32.to_le_bytes());
+    w[36..38].copy_from_slice(&0u16.to_le_bytes());
+    n.extend(&w);
+    n.extend(0u16.to_le_bytes());
+    let mut cmds = Vec::new();
+    wire::parse_smb1(&n, |c| cmds.push(c)).unwrap();
+    assert_eq!(
+        cmds[0].body,
+        Body::NtTrans {
+            function: 0,
+            total_data: 66512,
+            data_count: 976
+        }
+    );
+}

@@ -117,8 +117,19 @@ pub enum Body<'a> {
     Trans2 {
         subcommand: u16,
     },
+    /// SMB1 TRANSACTION request: the pipe / mailslot name and, when the
+    /// request has setup words, the first two (named pipes: the
+    /// subcommand and the FID).
     Trans {
         name: Str<'a>,
+        setup: Option<(u16, u16)>,
+    },
+    /// SMB1 NT_TRANSACT request: the function (subcommand) and the data
+    /// counts (total announced, carried in this request).
+    NtTrans {
+        function: u16,
+        total_data: u32,
+        data_count: u32,
     },
 }
 
@@ -376,8 +387,15 @@ fn smb1_body<'a>(
         },
         (0x25, false) if w.len() >= 28 => {
             let (name, _) = us(bytes_off);
-            Body::Trans { name }
+            // SetupCount (byte 26), then the setup words from byte 28.
+            let setup = (w[26] >= 2 && w.len() >= 32).then(|| (w16(28), w16(30)));
+            Body::Trans { name, setup }
         }
+        (0xa0, false) if w.len() >= 38 => Body::NtTrans {
+            function: w16(36),
+            total_data: w32(7),
+            data_count: w32(27),
+        },
         _ => Body::None,
     }
 }
