@@ -485,10 +485,9 @@ impl Core {
                 );
                 o.insert("id".into(), id.into());
                 // Authorized: seen during learning (or authorized by a user).
-                let authorized = d
-                    .ip
-                    .and_then(|ip| self.pipeline.sink().1.1.1.baseline().device(ip))
-                    .is_some_and(|b| b.authorized);
+                let authorized =
+                    d.ip.and_then(|ip| self.pipeline.sink().1.1.1.baseline().device(ip))
+                        .is_some_and(|b| b.authorized);
                 o.insert("authorized".into(), authorized.into());
             }
             self.ops.send(Op::PutDevice(DeviceRecord {
