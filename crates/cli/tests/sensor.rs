@@ -672,6 +672,33 @@ fn settings_and_alerts_survive_a_restart_and_watched_captures_are_replayed() {
         site.path("inbox/done/again.pcap").exists(),
         "replayed file moved to done/"
     );
+    // An upload through the API is replayed too, then deleted.
+    let body = format!("@{}", site.path("eng.pcap").display());
+    let (c, out) = curl(
+        "POST",
+        &format!("{}/api/replay", s.base),
+        Some(&admin),
+        Some(&body),
+        None,
+    );
+    assert_eq!(c, 202, "{}", String::from_utf8_lossy(&out));
+    s.wait_replays(&admin, 2);
+    let uploads = site.path("data/uploads");
+    let left: Vec<_> = std::fs::read_dir(&uploads)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "uploads are deleted after replay: {left:?}"
+    );
+    let (c, out) = curl(
+        "POST",
+        &format!("{}/api/replay", s.base),
+        Some(&admin),
+        Some("not a capture"),
+        None,
+    );
+    assert_eq!(c, 400, "{}", String::from_utf8_lossy(&out));
     let tl = s.get("/api/timeline?limit=500", &admin);
     assert!(
         tl["items"]

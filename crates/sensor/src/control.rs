@@ -816,8 +816,22 @@ impl Control for SensorControl {
 
     fn replay(&self, path: PathBuf, actor: &str) -> Result<String, ControlError> {
         let actor = actor.to_string();
+        // The upload is kept under the store until it is replayed, then deleted.
+        std::fs::create_dir_all(&self.upload_dir)
+            .map_err(|e| ControlError::Internal(format!("{}: {e}", self.upload_dir.display())))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "upload".into());
+        let dest = self.upload_dir.join(format!("{}-{name}", wall_now().0));
+        if std::fs::rename(&path, &dest).is_err() {
+            std::fs::copy(&path, &dest).map_err(|e| {
+                ControlError::Internal(format!("cannot keep the upload in {}: {e}", dest.display()))
+            })?;
+            let _ = std::fs::remove_file(&path);
+        }
         self.call(move |c| {
-            let label = c.queue_replay(vec![path], None);
+            let label = c.queue_replay(vec![dest], crate::runtime::AfterReplay::Delete);
             user_event(c, &actor, format!("capture {label} queued for replay"));
             label
         })

@@ -132,8 +132,7 @@ struct Replay {
     label: String,
     packets: u64,
     started: Instant,
-    /// Where to move the file when done (watched directory).
-    done_dir: Option<PathBuf>,
+    after: AfterReplay,
     files: Vec<PathBuf>,
 }
 
@@ -158,7 +157,7 @@ pub struct Core {
     last_update_event: HashMap<String, i64>,
     /// Last written `last_seen` per stable device id.
     device_written: HashMap<u64, Timestamp>,
-    pub(crate) replays: VecDeque<(Vec<PathBuf>, Option<PathBuf>)>,
+    pub(crate) replays: VecDeque<(Vec<PathBuf>, AfterReplay)>,
     replay: Option<Replay>,
     watched: BTreeSet<PathBuf>,
     last_watch: Instant,
@@ -219,7 +218,7 @@ impl Core {
             })
             .collect();
         if !files.is_empty() {
-            replays.push_back((files, None));
+            replays.push_back((files, AfterReplay::Remember));
         }
         Core {
             cfg,
@@ -541,19 +540,19 @@ impl Core {
     }
 
     /// Queues capture files for replay (API upload, watched directory).
-    pub fn queue_replay(&mut self, files: Vec<PathBuf>, done_dir: Option<PathBuf>) -> String {
+    pub fn queue_replay(&mut self, files: Vec<PathBuf>, after: AfterReplay) -> String {
         let label = files
             .iter()
             .map(|f| f.display().to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        self.replays.push_back((files, done_dir));
+        self.replays.push_back((files, after));
         label
     }
 
     /// Starts the next queued replay, if any.
     fn next_replay(&mut self) -> bool {
-        while let Some((files, done_dir)) = self.replays.pop_front() {
+        while let Some((files, after)) = self.replays.pop_front() {
             let label = files
                 .iter()
                 .map(|f| f.display().to_string())
@@ -566,7 +565,7 @@ impl Core {
                         label,
                         packets: 0,
                         started: Instant::now(),
-                        done_dir,
+                        after,
                         files,
                     });
                     return true;
@@ -574,9 +573,7 @@ impl Core {
                 Err(e) => {
                     self.metrics.replay_errors.fetch_add(1, Relaxed);
                     self.log_replay(&label, 0, Some(e.to_string()), 0.0);
-                    if let Some(dir) = done_dir {
-                        move_done(&files, &dir);
-                    }
+                    after.apply(&files, &*self.ops);
                 }
             }
         }
@@ -644,19 +641,7 @@ impl Core {
                 }
                 let secs = r.started.elapsed().as_secs_f64();
                 self.log_replay(&r.label, r.packets, err, secs);
-                match &r.done_dir {
-                    Some(dir) => move_done(&r.files, dir),
-                    None => {
-                        for f in &r.files {
-                            if let Some(stamp) = file_stamp(f) {
-                                self.ops.send(Op::Meta {
-                                    key: replay_key(f),
-                                    value: stamp,
-                                });
-                            }
-                        }
-                    }
-                }
+                r.after.apply(&r.files, &*self.ops);
                 // The replay's time line ends here: its alert captures are
                 // complete, and everything it raised is written before the
                 // next one starts.
@@ -703,7 +688,8 @@ impl Core {
                 continue;
             }
             self.watched.insert(p.clone());
-            self.replays.push_back((vec![p], Some(dir.join("done"))));
+            self.replays
+                .push_back((vec![p], AfterReplay::MoveTo(dir.join("done"))));
         }
     }
 
@@ -717,6 +703,40 @@ impl Core {
     /// Replays and queued replays pending.
     pub fn replay_pending(&self) -> usize {
         self.replays.len() + usize::from(self.replay.is_some())
+    }
+}
+
+/// What happens to replayed files.
+#[derive(Clone, Debug)]
+pub enum AfterReplay {
+    /// Configured replays: remembered in the store, not replayed again.
+    Remember,
+    /// Watched directory: moved to `done/`.
+    MoveTo(PathBuf),
+    /// API uploads: deleted.
+    Delete,
+}
+
+impl AfterReplay {
+    fn apply(&self, files: &[PathBuf], ops: &dyn OpSink) {
+        match self {
+            AfterReplay::Remember => {
+                for f in files {
+                    if let Some(stamp) = file_stamp(f) {
+                        ops.send(Op::Meta {
+                            key: replay_key(f),
+                            value: stamp,
+                        });
+                    }
+                }
+            }
+            AfterReplay::MoveTo(dir) => move_done(files, dir),
+            AfterReplay::Delete => {
+                for f in files {
+                    let _ = std::fs::remove_file(f);
+                }
+            }
+        }
     }
 }
 
