@@ -627,9 +627,25 @@ fn settings_and_alerts_survive_a_restart_and_watched_captures_are_replayed() {
     }
     s.stop();
 
+    // A capture file removed while the sensor is down.
+    let gone = before[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(before[0]["pcap_available"], true);
+    std::fs::remove_file(site.path(&format!("data/pcaps/{gone}.pcap"))).unwrap();
+
     // Restart: the same alerts with the same ids, the rule still in force.
     let s = site.start();
     let after = s.all_alerts(&admin);
+    for a in &after {
+        let want = a["id"] != gone.as_str()
+            && before
+                .iter()
+                .any(|b| b["id"] == a["id"] && b["pcap_available"] == true);
+        assert_eq!(
+            a["pcap_available"].as_bool(),
+            Some(want),
+            "pcap_available kept accurate: {a}"
+        );
+    }
     let ids = |v: &[Value]| {
         v.iter()
             .map(|a| a["id"].as_str().unwrap().to_string())

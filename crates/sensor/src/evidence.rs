@@ -110,6 +110,11 @@ impl Evidence {
         self.convert(r)
     }
 
+    /// Whether the capture of `alert_id` is on disk.
+    pub fn has(&self, alert_id: &str) -> bool {
+        self.rec.stored(alert_id).is_some()
+    }
+
     /// The alert is gone: drop its capture.
     pub fn remove(&mut self, alert_id: &str) {
         if let Err(e) = self.rec.remove(alert_id) {

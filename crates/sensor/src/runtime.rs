@@ -693,6 +693,27 @@ impl Core {
         }
     }
 
+    /// After a restart: alerts whose capture file is gone (removed while the
+    /// sensor was down) get `pcap_available: false`.
+    pub fn reconcile_pcaps(&mut self) {
+        let Some(ev) = &self.evidence else {
+            return;
+        };
+        let gone: Vec<String> = self
+            .manager
+            .alerts()
+            .filter(|a| a.pcap_available && !ev.has(&a.id))
+            .map(|a| a.id.clone())
+            .collect();
+        let now = wall_now();
+        for id in gone {
+            if self.manager.set_pcap(&id, None, now).is_ok() {
+                self.dirty.insert(id);
+            }
+        }
+        self.flush_alerts();
+    }
+
     /// Final work at shutdown: end evidence captures, write everything.
     pub fn shutdown(&mut self) {
         self.housekeeping(true);

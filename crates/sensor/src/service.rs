@@ -309,6 +309,7 @@ pub fn run(cfg: SensorConfig) -> Result<(), String> {
                     Some(evidence),
                 );
                 let _ = control::apply_subnets(core.engines(), &subnets);
+                core.reconcile_pcaps();
                 runtime::run(core, jobs_rx, live);
             })
             .map_err(|e| format!("cannot start the analysis thread: {e}"))?
@@ -379,7 +380,25 @@ pub fn run(cfg: SensorConfig) -> Result<(), String> {
     writer
         .shutdown()
         .map_err(|e| format!("store: final write failed: {e}"))?;
-    eprintln!("otwatch sensor {}: stopped", cfg.sensor.name);
+    for i in metrics.interfaces() {
+        eprintln!(
+            "otwatch sensor {}: {}: {} packets received, {} dropped by the kernel, {} by the interface, {} by the sensor{}",
+            cfg.sensor.name,
+            i.interface,
+            i.received,
+            i.kernel_dropped,
+            i.if_dropped,
+            i.sensor_dropped,
+            i.error
+                .map(|e| format!(" (stopped: {e})"))
+                .unwrap_or_default()
+        );
+    }
+    eprintln!(
+        "otwatch sensor {}: stopped after {} packets",
+        cfg.sensor.name,
+        metrics.packets.load(Relaxed)
+    );
     result
 }
 
