@@ -882,6 +882,8 @@ impl Policy {
                 } else {
                     row.ty
                 };
+                // While learning only the code is stored: no message text.
+                let learning = b.learning();
                 self.entry(
                     b,
                     a,
@@ -893,7 +895,9 @@ impl Policy {
                     |_| {
                         (
                             ("function_code", fc.to_string()),
-                            if ty == ids::SRTP_FILE {
+                            if learning {
+                                String::new()
+                            } else if ty == ids::SRTP_FILE {
                                 format!(
                                     "{} used SRTP program/file service {fc:#04x} ({}) on {}, not in the baseline",
                                     f.client.ip,
