@@ -512,7 +512,11 @@ impl SensorControl {
         self.metrics.job_queue.fetch_add(1, Relaxed);
         self.jobs
             .try_send(Box::new(move |core: &mut Core| {
-                let _ = tx.send(f(core));
+                let answer = f(core);
+                // Whatever the call changed shows in /api/status before the
+                // caller gets the answer.
+                core.publish_status();
+                let _ = tx.send(answer);
             }))
             .map_err(|e| {
                 self.metrics.job_queue.fetch_sub(1, Relaxed);
@@ -824,6 +828,10 @@ impl Control for SensorControl {
     }
 
     fn status(&self) -> Result<Value, ControlError> {
+        // The published document: no wait for the packet path.
+        if let Some(doc) = self.metrics.status.lock().ok().and_then(|s| s.clone()) {
+            return Ok(doc);
+        }
         self.call(|c| c.status_doc())
     }
 

@@ -183,6 +183,12 @@ const BASELINE_EVERY: Duration = Duration::from_secs(60);
 const UPDATE_EVENT_NS: i64 = 60 * 1_000_000_000;
 /// Packets of a replay between checks for jobs and housekeeping.
 const REPLAY_SLICE: usize = 4096;
+/// Longest run of a replay slice: API calls wait at most about this long
+/// for the analysis thread (checked every [`SLICE_CHECK`] packets).
+const SLICE_TIME: Duration = Duration::from_millis(5);
+const SLICE_CHECK: usize = 256;
+/// How often the status document is republished while the sensor is busy.
+pub const STATUS_EVERY: Duration = Duration::from_millis(100);
 
 impl Core {
     /// Builds the analysis state (on the analysis thread: engines are not `Send`).
@@ -485,10 +491,9 @@ impl Core {
                 );
                 o.insert("id".into(), id.into());
                 // Authorized: seen during learning (or authorized by a user).
-                let authorized = d
-                    .ip
-                    .and_then(|ip| self.pipeline.sink().1.1.1.baseline().device(ip))
-                    .is_some_and(|b| b.authorized);
+                let authorized =
+                    d.ip.and_then(|ip| self.pipeline.sink().1.1.1.baseline().device(ip))
+                        .is_some_and(|b| b.authorized);
                 o.insert("authorized".into(), authorized.into());
             }
             self.ops.send(Op::PutDevice(DeviceRecord {
@@ -620,7 +625,11 @@ impl Core {
             return false;
         };
         let mut end = None;
-        for _ in 0..REPLAY_SLICE {
+        let started = Instant::now();
+        for i in 0..REPLAY_SLICE {
+            if i % SLICE_CHECK == SLICE_CHECK - 1 && started.elapsed() >= SLICE_TIME {
+                break;
+            }
             match r.source.next_packet() {
                 Ok(Some(p)) => {
                     r.packets += 1;
@@ -715,6 +724,15 @@ impl Core {
         self.ops.flush();
     }
 
+    /// Publishes the status document for readers that must not wait for
+    /// this thread (`/api/status`).
+    pub fn publish_status(&mut self) {
+        let doc = self.status_doc();
+        if let Ok(mut s) = self.metrics.status.lock() {
+            *s = Some(doc);
+        }
+    }
+
     /// Replays and queued replays pending.
     pub fn replay_pending(&self) -> usize {
         self.replays.len() + usize::from(self.replay.is_some())
@@ -751,6 +769,9 @@ fn move_done(files: &[PathBuf], dir: &std::path::Path) {
 
 /// The analysis loop: runs until a job sets `core.stop`.
 pub fn run(mut core: Core, jobs: Receiver<Job>, mut live: Option<LiveInput>) {
+    core.publish_status();
+    let mut published = Instant::now();
+    let mut pending = core.replay_pending();
     loop {
         // API jobs first: they are short and a user waits for them.
         let mut n = 0;
@@ -774,6 +795,11 @@ pub fn run(mut core: Core, jobs: Receiver<Job>, mut live: Option<LiveInput>) {
         }
         core.watch();
         core.housekeeping(false);
+        if core.replay_pending() != pending || published.elapsed() >= STATUS_EVERY {
+            core.publish_status();
+            published = Instant::now();
+            pending = core.replay_pending();
+        }
         if !busy {
             // Idle: wait for packets or a job.
             match &mut live {

@@ -1405,6 +1405,34 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn devices_page(&self, offset: usize, limit: usize) -> Result<(Vec<DeviceView>, u64)> {
+        let mut conn = self.read();
+        // One read transaction: the count and the page see the same rows.
+        let tx = conn
+            .transaction()
+            .map_err(|e| backend("list devices: begin", e))?;
+        let total: i64 = tx
+            .query_row("SELECT COUNT(*) FROM devices", [], |r| r.get(0))
+            .map_err(|e| backend("count devices", e))?;
+        let mut st = tx
+            .prepare_cached(
+                "SELECT d.id, d.ip, d.mac, d.first_seen, d.last_seen, d.facts, e.edits \
+                 FROM devices d LEFT JOIN device_edits e ON e.id = d.id \
+                 ORDER BY d.id LIMIT ?1 OFFSET ?2",
+            )
+            .map_err(|e| backend("list devices", e))?;
+        let lim = i64::try_from(limit).unwrap_or(i64::MAX);
+        let off = i64::try_from(offset).unwrap_or(i64::MAX);
+        let rows = st
+            .query_map([lim, off], device_raw)
+            .map_err(|e| backend("list devices", e))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(device_decode(r.map_err(|e| backend("list devices", e))?)?);
+        }
+        Ok((out, total.max(0) as u64))
+    }
+
     fn device(&self, id: u64) -> Result<Option<DeviceView>> {
         device_view(&self.read(), id)
     }

@@ -597,6 +597,39 @@ fn device(id: u64, last: i64) -> DeviceRecord {
 }
 
 #[test]
+fn a_device_page_is_the_same_as_a_slice_of_the_whole_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(tmp.path()).unwrap();
+    let ops: Vec<Op> = [7u64, 3, 12, 1, 9]
+        .iter()
+        .map(|&i| Op::PutDevice(device(i, 5)))
+        .collect();
+    s.apply(&ops).unwrap();
+    s.edit_device(
+        9,
+        &DeviceEdits {
+            name: Some("HMI".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let all = s.devices().unwrap();
+    for (offset, limit) in [(0, 2), (2, 2), (4, 2), (5, 2), (0, 100), (1, 3), (100, 1)] {
+        let (page, total) = s.devices_page(offset, limit).unwrap();
+        assert_eq!(total, 5);
+        let want: Vec<_> = all.iter().skip(offset).take(limit).cloned().collect();
+        assert_eq!(page, want, "offset {offset} limit {limit}");
+    }
+    let (page, _) = s.devices_page(3, 1).unwrap();
+    assert_eq!(page[0].record.id, 9);
+    assert_eq!(page[0].edits.name.as_deref(), Some("HMI"));
+    // An empty store: an empty page and a total of 0.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let e = SqliteStore::open(tmp2.path()).unwrap();
+    assert_eq!(e.devices_page(0, 10).unwrap(), (vec![], 0));
+}
+
+#[test]
 fn devices_keep_user_edits_apart_from_observations() {
     let tmp = tempfile::tempdir().unwrap();
     let s = SqliteStore::open(tmp.path()).unwrap();
