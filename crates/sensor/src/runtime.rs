@@ -38,6 +38,12 @@ pub trait OpSink: Send {
     fn send(&self, op: Op);
     /// Returns once every operation sent before is committed.
     fn flush(&self);
+    /// Asks for the commit of every operation sent before without waiting;
+    /// `None` when it is already done (or failed, which is reported).
+    fn flush_ticket(&self) -> Option<otwatch_store::writer::FlushTicket> {
+        self.flush();
+        None
+    }
 }
 
 /// A request run on the analysis thread.
@@ -147,6 +153,8 @@ pub struct Core {
     pub ids: DeviceIds,
     pub metrics: Arc<Metrics>,
     pub evidence: Option<Evidence>,
+    /// The commit an API call waits for (see [`Core::commit_later`]).
+    pub pending_commit: Option<otwatch_store::writer::FlushTicket>,
     /// The settings documents (as the API shows them).
     pub docs: crate::control::Docs,
     /// The catalog with the current overrides (engines are rebuilt from it).
@@ -255,6 +263,7 @@ impl Core {
             acting: None,
             stop: false,
             replay_log: VecDeque::new(),
+            pending_commit: None,
         }
     }
 
@@ -722,6 +731,14 @@ impl Core {
         self.housekeeping(true);
         self.flush_alerts();
         self.ops.flush();
+    }
+
+    /// Asks the writer to commit what an API call changed; the caller (not
+    /// this thread) waits for it, so packets go on meanwhile.
+    pub fn commit_later(&mut self) {
+        if let Some(t) = self.ops.flush_ticket() {
+            self.pending_commit = Some(t);
+        }
     }
 
     /// Publishes the status document for readers that must not wait for
