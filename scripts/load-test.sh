@@ -91,7 +91,7 @@ max_alerts=$((alerts > 100000 ? alerts : 100000))
 # A free port: nothing answers a connection to it.
 port=
 for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12000)) # below the ephemeral range
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
 done
 [ -n "$port" ] || { echo "load-test: no free port found" >&2; exit 1; }
