@@ -38,6 +38,7 @@
 #                   --features live, run as root) captures IFACE with a BPF
 #                   filter while `tcpreplay --topspeed -i IFACE` sends
 #                   MIXED_PCAP; kernel and sensor drops are reported
+#                   (not run yet, see BENCHMARKS.md)
 #   --p99-ms X      the p99 bound (default 100)
 #
 # Needs: cargo, curl; for --live also tcpreplay, libpcap-dev and root.
