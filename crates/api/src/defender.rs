@@ -238,8 +238,8 @@ pub(crate) fn alert_query(p: &Params) -> Result<AlertQuery, ApiError> {
 /// The matching alerts, oldest first (at most [`MAX_ALERTS`], the newest).
 async fn select_alerts(state: &ApiState, q: AlertQuery) -> Result<Vec<Alert>, ApiError> {
     let mut filter = AlertFilter {
-        // first <= last detection, so this only drops alerts that cannot match.
-        from: q.from,
+        // On the first-detection index: a recent fromTime reads few rows.
+        first_from: q.from,
         ..AlertFilter::default()
     };
     match q.state {

@@ -233,6 +233,8 @@ pub struct AlertFilter {
     /// Last detection at or after `from` and at or before `to` (inclusive).
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
+    /// First detection at or after (the Defender-compatible `fromTime`).
+    pub first_from: Option<Timestamp>,
     /// Substring of title or message, case-insensitive (ASCII); `%` and `_`
     /// match themselves.
     pub text: Option<String>,

@@ -805,6 +805,10 @@ fn alert_where(f: &AlertFilter, terms: &mut Vec<String>, args: &mut Vec<Value>) 
         terms.push("last_detection <= ?".into());
         args.push(Value::Integer(t.0));
     }
+    if let Some(t) = f.first_from {
+        terms.push("first_detection >= ?".into());
+        args.push(Value::Integer(t.0));
+    }
     if let Some(t) = &f.text {
         let p = like_pattern(t);
         terms.push("(title LIKE ? ESCAPE '\\' OR message LIKE ? ESCAPE '\\')".into());
@@ -1207,7 +1211,12 @@ impl Store for SqliteStore {
             .map_err(|e| backend("list alerts: begin", e))?;
         // Filters on the small columns only are counted on the covering
         // index (a scan of it is ~10x cheaper than row lookups).
-        let covered = !terms.is_empty() && filter.device.is_none() && filter.text.is_none();
+        // A first-detection bound has its own index (a range count there is
+        // cheaper than a scan of the covering one).
+        let covered = !terms.is_empty()
+            && filter.device.is_none()
+            && filter.text.is_none()
+            && filter.first_from.is_none();
         let count_hint = if covered {
             " INDEXED BY alerts_filter"
         } else {

@@ -176,6 +176,38 @@ fn a_lower_revision_never_replaces_a_stored_alert() {
 }
 
 #[test]
+fn first_from_keeps_alerts_first_detected_at_or_after_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(tmp.path()).unwrap();
+    let data = common::alerts(9, 40);
+    s.apply(&put_ops(&data)).unwrap();
+    let mut firsts: Vec<i64> = data.iter().map(|(a, _)| a.first_detection.0).collect();
+    firsts.sort_unstable();
+    let cut = firsts[25];
+    let f = AlertFilter {
+        first_from: Some(Timestamp(cut)),
+        ..AlertFilter::default()
+    };
+    let want = firsts.iter().filter(|&&t| t >= cut).count();
+    let mut got = Vec::new();
+    let mut cursor = None;
+    loop {
+        let p = s
+            .alerts(&f, AlertSort::FirstDetectionDesc, cursor.as_deref(), 4)
+            .unwrap();
+        assert_eq!(p.total as usize, want);
+        got.extend(p.items.iter().map(|a| a.first_detection.0));
+        match p.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(got.len(), want);
+    assert!(got.iter().all(|&t| t >= cut));
+    assert!(got.windows(2).all(|w| w[0] >= w[1]), "newest first");
+}
+
+#[test]
 fn a_batch_of_updates_to_one_alert_ends_at_its_last_revision() {
     let tmp = tempfile::tempdir().unwrap();
     let s = SqliteStore::open(tmp.path()).unwrap();
