@@ -238,8 +238,8 @@ pub(crate) fn alert_query(p: &Params) -> Result<AlertQuery, ApiError> {
 /// The matching alerts, oldest first (at most [`MAX_ALERTS`], the newest).
 async fn select_alerts(state: &ApiState, q: AlertQuery) -> Result<Vec<Alert>, ApiError> {
     let mut filter = AlertFilter {
-        // first <= last detection, so this only drops alerts that cannot match.
-        from: q.from,
+        // On the first-detection index: a recent fromTime reads few rows.
+        first_from: q.from,
         ..AlertFilter::default()
     };
     match q.state {
@@ -250,11 +250,14 @@ async fn select_alerts(state: &ApiState, q: AlertQuery) -> Result<Vec<Alert>, Ap
     if let Some(t) = q.types {
         filter.type_id = t.iter().map(|s| s.to_string()).collect();
     }
-    let page = state.config.max_page.max(1);
+    let max_page = state.config.max_page.max(1);
     let store = state.store.clone();
     blocking(move || {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
+        // A poll with a recent fromTime matches few alerts: small pages
+        // first, doubling up to `max_page`, so that it reads few rows.
+        let mut page = max_page.min(100);
         loop {
             let got = store.alerts(
                 &filter,
@@ -283,6 +286,7 @@ async fn select_alerts(state: &ApiState, q: AlertQuery) -> Result<Vec<Alert>, Ap
                 Some(c) if n > 0 => cursor = Some(c),
                 _ => break,
             }
+            page = page.saturating_mul(2).min(max_page);
         }
         out.sort_by_key(|a| (a.first_detection, a.numeric_id));
         Ok(out)

@@ -303,12 +303,7 @@ pub(crate) fn filter_devices(
         .map(|t| device_type(t).ok_or_else(|| bad("type", format!("{t:?} is not a device type"))))
         .collect::<Result<Vec<_>, _>>()?;
     let text = p.get("text").map(str::to_lowercase);
-    let offset = match p.get("cursor") {
-        None => 0,
-        Some(c) => c
-            .parse::<usize>()
-            .map_err(|_| bad("cursor", "not a cursor from a previous page"))?,
-    };
+    let offset = page_offset(p)?;
     let mut out: Vec<DeviceOut> = all
         .into_iter()
         .map(DeviceOut::new)
@@ -334,8 +329,33 @@ async fn list(
     let p = Params(q);
     let limit = p.limit(&state.config)?;
     let store = state.store.clone();
+    // Without filters, the store reads just the page (the filters apply to
+    // the effective attributes, computed here from facts and edits).
+    let filtered = ["authorized", "type", "text"]
+        .iter()
+        .any(|k| p.get(k).is_some());
+    if !filtered {
+        let offset = page_offset(&p)?;
+        let (items, total) = blocking(move || Ok(store.devices_page(offset, limit)?)).await?;
+        let end = offset.saturating_add(items.len());
+        return Ok(Json(DevicePage {
+            next_cursor: (end < total as usize).then(|| end.to_string()),
+            items: items.into_iter().map(DeviceOut::new).collect(),
+            total,
+        }));
+    }
     let all = blocking(move || Ok(store.devices()?)).await?;
     Ok(Json(filter_devices(all, &p, limit)?))
+}
+
+/// The offset a `cursor` of a device page stands for (0 without one).
+fn page_offset(p: &Params) -> Result<usize, ApiError> {
+    match p.get("cursor") {
+        None => Ok(0),
+        Some(c) => c
+            .parse::<usize>()
+            .map_err(|_| bad("cursor", "not a cursor from a previous page")),
+    }
 }
 
 pub(crate) fn parse_device_id(field: &str, s: &str) -> Result<u64, ApiError> {

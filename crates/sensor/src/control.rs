@@ -293,7 +293,7 @@ impl Core {
         self.drain_manager_events();
         self.acting = None;
         self.flush_alerts();
-        self.ops.flush();
+        self.commit_later();
         self.manager
             .get(id)
             .cloned()
@@ -392,7 +392,7 @@ impl Core {
                 self.ops.send(Op::Event(event_record(&e)));
             }
         }
-        self.ops.flush();
+        self.commit_later();
         Ok(id)
     }
 
@@ -512,7 +512,11 @@ impl SensorControl {
         self.metrics.job_queue.fetch_add(1, Relaxed);
         self.jobs
             .try_send(Box::new(move |core: &mut Core| {
-                let _ = tx.send(f(core));
+                let answer = f(core);
+                // Whatever the call changed shows in /api/status before the
+                // caller gets the answer.
+                core.publish_status();
+                let _ = tx.send((answer, core.pending_commit.take()));
             }))
             .map_err(|e| {
                 self.metrics.job_queue.fetch_sub(1, Relaxed);
@@ -525,12 +529,20 @@ impl SensorControl {
                     }
                 })
             })?;
-        rx.recv_timeout(self.timeout).map_err(|_| {
+        let t0 = std::time::Instant::now();
+        let (answer, commit) = rx.recv_timeout(self.timeout).map_err(|_| {
             ControlError::Unavailable(format!(
                 "the sensor did not answer within {} s",
                 self.timeout.as_secs()
             ))
-        })
+        })?;
+        // What the call changed is committed before its caller is answered;
+        // the wait is here, off the analysis thread.
+        if let Some(c) = commit {
+            c.wait_timeout(self.timeout.saturating_sub(t0.elapsed()))
+                .map_err(|e| ControlError::Unavailable(format!("store: {e}")))?;
+        }
+        Ok(answer)
     }
 
     /// Asks the analysis thread to stop (after finishing its current slice).
@@ -576,7 +588,7 @@ impl Control for SensorControl {
                 &actor,
                 format!("learning mode turned {}", if on { "on" } else { "off" }),
             );
-            c.ops.flush();
+            c.commit_later();
             c.learning_status()
         })
     }
@@ -614,7 +626,7 @@ impl Control for SensorControl {
             c.save_doc(KEY_ALERT_SETTINGS, &v)?;
             c.docs.alert_settings = v;
             user_event(c, &actor, "alert settings changed".into());
-            c.ops.flush();
+            c.commit_later();
             Ok::<_, ControlError>(())
         })??;
         self.alert_settings()
@@ -674,7 +686,7 @@ impl Control for SensorControl {
                     c.ops.send(Op::Event(event_record(&e)));
                 }
             }
-            c.ops.flush();
+            c.commit_later();
             Ok(())
         })?
     }
@@ -705,7 +717,7 @@ impl Control for SensorControl {
             );
             e.owner = Some(actor);
             c.ops.send(Op::Event(event_record(&e)));
-            c.ops.flush();
+            c.commit_later();
             Ok(())
         })?
     }
@@ -801,7 +813,7 @@ impl Control for SensorControl {
             let json = c.engines().baseline().to_json();
             c.ops.send(Op::Baseline(json));
             user_event(c, &actor, "subnets changed".into());
-            c.ops.flush();
+            c.commit_later();
             Ok(())
         })?
     }
@@ -838,6 +850,10 @@ impl Control for SensorControl {
     }
 
     fn status(&self) -> Result<Value, ControlError> {
+        // The published document: no wait for the packet path.
+        if let Some(doc) = self.metrics.status.lock().ok().and_then(|s| s.clone()) {
+            return Ok(doc);
+        }
         self.call(|c| c.status_doc())
     }
 

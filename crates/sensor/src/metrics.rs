@@ -58,6 +58,11 @@ pub struct Metrics {
     pub store_commit_us_max: AtomicU64,
     pub interfaces: Mutex<Vec<IfaceStats>>,
     pub snapshot: Mutex<Snapshot>,
+    /// The `/api/status` document, published by the analysis thread (after
+    /// each API call it answers, when a replay starts or ends, and every
+    /// [`crate::runtime::STATUS_EVERY`] while busy), so that reading it never
+    /// waits for the packet path. `None` until the first publication.
+    pub status: Mutex<Option<serde_json::Value>>,
 }
 
 fn esc(s: &str) -> String {

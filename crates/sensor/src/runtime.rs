@@ -38,6 +38,12 @@ pub trait OpSink: Send {
     fn send(&self, op: Op);
     /// Returns once every operation sent before is committed.
     fn flush(&self);
+    /// Asks for the commit of every operation sent before without waiting;
+    /// `None` when it is already done (or failed, which is reported).
+    fn flush_ticket(&self) -> Option<otwatch_store::writer::FlushTicket> {
+        self.flush();
+        None
+    }
 }
 
 /// A request run on the analysis thread.
@@ -146,6 +152,8 @@ pub struct Core {
     pub ids: DeviceIds,
     pub metrics: Arc<Metrics>,
     pub evidence: Option<Evidence>,
+    /// The commit an API call waits for (see [`Core::commit_later`]).
+    pub pending_commit: Option<otwatch_store::writer::FlushTicket>,
     /// The settings documents (as the API shows them).
     pub docs: crate::control::Docs,
     /// The catalog with the current overrides (engines are rebuilt from it).
@@ -182,6 +190,12 @@ const BASELINE_EVERY: Duration = Duration::from_secs(60);
 const UPDATE_EVENT_NS: i64 = 60 * 1_000_000_000;
 /// Packets of a replay between checks for jobs and housekeeping.
 const REPLAY_SLICE: usize = 4096;
+/// Longest run of a replay slice: API calls wait at most about this long
+/// for the analysis thread (checked every [`SLICE_CHECK`] packets).
+const SLICE_TIME: Duration = Duration::from_millis(5);
+const SLICE_CHECK: usize = 256;
+/// How often the status document is republished while the sensor is busy.
+pub const STATUS_EVERY: Duration = Duration::from_millis(100);
 
 impl Core {
     /// Builds the analysis state (on the analysis thread: engines are not `Send`).
@@ -248,6 +262,7 @@ impl Core {
             acting: None,
             stop: false,
             replay_log: VecDeque::new(),
+            pending_commit: None,
         }
     }
 
@@ -616,7 +631,11 @@ impl Core {
             return false;
         };
         let mut end = None;
-        for _ in 0..REPLAY_SLICE {
+        let started = Instant::now();
+        for i in 0..REPLAY_SLICE {
+            if i % SLICE_CHECK == SLICE_CHECK - 1 && started.elapsed() >= SLICE_TIME {
+                break;
+            }
             match r.source.next_packet() {
                 Ok(Some(p)) => {
                     r.packets += 1;
@@ -721,6 +740,23 @@ impl Core {
         self.ops.flush();
     }
 
+    /// Asks the writer to commit what an API call changed; the caller (not
+    /// this thread) waits for it, so packets go on meanwhile.
+    pub fn commit_later(&mut self) {
+        if let Some(t) = self.ops.flush_ticket() {
+            self.pending_commit = Some(t);
+        }
+    }
+
+    /// Publishes the status document for readers that must not wait for
+    /// this thread (`/api/status`).
+    pub fn publish_status(&mut self) {
+        let doc = self.status_doc();
+        if let Ok(mut s) = self.metrics.status.lock() {
+            *s = Some(doc);
+        }
+    }
+
     /// Replays and queued replays pending.
     pub fn replay_pending(&self) -> usize {
         self.replays.len() + usize::from(self.replay.is_some())
@@ -791,6 +827,9 @@ fn move_done(files: &[PathBuf], dir: &std::path::Path) {
 
 /// The analysis loop: runs until a job sets `core.stop`.
 pub fn run(mut core: Core, jobs: Receiver<Job>, mut live: Option<LiveInput>) {
+    core.publish_status();
+    let mut published = Instant::now();
+    let mut pending = core.replay_pending();
     loop {
         // API jobs first: they are short and a user waits for them.
         let mut n = 0;
@@ -814,6 +853,11 @@ pub fn run(mut core: Core, jobs: Receiver<Job>, mut live: Option<LiveInput>) {
         }
         core.watch();
         core.housekeeping(false);
+        if core.replay_pending() != pending || published.elapsed() >= STATUS_EVERY {
+            core.publish_status();
+            published = Instant::now();
+            pending = core.replay_pending();
+        }
         if !busy {
             // Idle: wait for packets or a job.
             match &mut live {

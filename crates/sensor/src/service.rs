@@ -55,6 +55,17 @@ impl OpSink for WriterSink {
         }
         self.publish();
     }
+
+    fn flush_ticket(&self) -> Option<otwatch_store::writer::FlushTicket> {
+        match self.w.flush_ticket() {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.metrics.store_errors.fetch_add(1, Relaxed);
+                eprintln!("otwatch sensor: store flush failed: {e}");
+                None
+            }
+        }
+    }
 }
 
 /// Opens the store of a config (also used by `otwatch token` / `user`).

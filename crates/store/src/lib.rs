@@ -233,6 +233,8 @@ pub struct AlertFilter {
     /// Last detection at or after `from` and at or before `to` (inclusive).
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
+    /// First detection at or after (the Defender-compatible `fromTime`).
+    pub first_from: Option<Timestamp>,
     /// Substring of title or message, case-insensitive (ASCII); `%` and `_`
     /// match themselves.
     pub text: Option<String>,
@@ -369,6 +371,14 @@ pub trait Store: Send + Sync {
 
     // ---- devices ----
     fn devices(&self) -> Result<Vec<DeviceView>>;
+    /// The devices ordered by id, `limit` of them after the first `offset`,
+    /// and the number of all devices: a page of the unfiltered list without
+    /// reading every device. The default reads them all.
+    fn devices_page(&self, offset: usize, limit: usize) -> Result<(Vec<DeviceView>, u64)> {
+        let all = self.devices()?;
+        let total = all.len() as u64;
+        Ok((all.into_iter().skip(offset).take(limit).collect(), total))
+    }
     fn device(&self, id: u64) -> Result<Option<DeviceView>>;
     /// Merges `edits` into the device's stored edits (fields that are `Some`).
     fn edit_device(&self, id: u64, edits: &DeviceEdits) -> Result<DeviceView>;

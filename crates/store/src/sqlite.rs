@@ -188,6 +188,11 @@ CREATE INDEX events_device_mac ON events(device_mac);
 CREATE INDEX events_peer_ip ON events(peer_ip);
 CREATE INDEX sessions_user ON sessions(user);
 "#,
+    // 2: a narrow index on devices, so that counting them (every page of
+    // the device list) reads it instead of every device's facts.
+    r#"
+CREATE INDEX devices_last_seen ON devices(last_seen);
+"#,
 ];
 
 /// The schema version a fresh or migrated store is at.
@@ -346,7 +351,13 @@ pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// The number of alerts as last counted, and when: the list plan only
+    /// needs it roughly, and counting 100k rows costs milliseconds.
+    alert_count_hint: Mutex<Option<(std::time::Instant, i64)>>,
 }
+
+/// How long [`SqliteStore`] reuses its alert count for choosing a plan.
+const COUNT_HINT_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn configure(conn: &Connection, config: &StoreConfig, what: &str) -> Result<()> {
     conn.set_prepared_statement_cache_capacity(64);
@@ -423,6 +434,7 @@ impl SqliteStore {
             writer: Mutex::new(w),
             readers,
             next_reader: AtomicUsize::new(0),
+            alert_count_hint: Mutex::new(None),
         })
     }
 
@@ -791,6 +803,10 @@ fn alert_where(f: &AlertFilter, terms: &mut Vec<String>, args: &mut Vec<Value>) 
     }
     if let Some(t) = f.to {
         terms.push("last_detection <= ?".into());
+        args.push(Value::Integer(t.0));
+    }
+    if let Some(t) = f.first_from {
+        terms.push("first_detection >= ?".into());
         args.push(Value::Integer(t.0));
     }
     if let Some(t) = &f.text {
@@ -1195,7 +1211,12 @@ impl Store for SqliteStore {
             .map_err(|e| backend("list alerts: begin", e))?;
         // Filters on the small columns only are counted on the covering
         // index (a scan of it is ~10x cheaper than row lookups).
-        let covered = !terms.is_empty() && filter.device.is_none() && filter.text.is_none();
+        // A first-detection bound has its own index (a range count there is
+        // cheaper than a scan of the covering one).
+        let covered = !terms.is_empty()
+            && filter.device.is_none()
+            && filter.text.is_none()
+            && filter.first_from.is_none();
         let count_hint = if covered {
             " INDEXED BY alerts_filter"
         } else {
@@ -1218,9 +1239,25 @@ impl Store for SqliteStore {
         let walk = if terms.is_empty() {
             true
         } else {
-            let all: i64 = tx
-                .query_row("SELECT COUNT(*) FROM alerts", [], |r| r.get(0))
-                .map_err(|e| backend("count alerts", e))?;
+            // Only the plan depends on it (never the answer): a count of
+            // up to a second ago will do.
+            let hint = *self
+                .alert_count_hint
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let all = match hint {
+                Some((at, n)) if at.elapsed() < COUNT_HINT_TTL => n,
+                _ => {
+                    let n: i64 = tx
+                        .query_row("SELECT COUNT(*) FROM alerts", [], |r| r.get(0))
+                        .map_err(|e| backend("count alerts", e))?;
+                    *self
+                        .alert_count_hint
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), n));
+                    n
+                }
+            };
             total.saturating_mul(WALK_RATIO) >= all
         };
         let hint = if walk {
@@ -1403,6 +1440,34 @@ impl Store for SqliteStore {
             out.push(device_decode(r.map_err(|e| backend("list devices", e))?)?);
         }
         Ok(out)
+    }
+
+    fn devices_page(&self, offset: usize, limit: usize) -> Result<(Vec<DeviceView>, u64)> {
+        let mut conn = self.read();
+        // One read transaction: the count and the page see the same rows.
+        let tx = conn
+            .transaction()
+            .map_err(|e| backend("list devices: begin", e))?;
+        let total: i64 = tx
+            .query_row("SELECT COUNT(*) FROM devices", [], |r| r.get(0))
+            .map_err(|e| backend("count devices", e))?;
+        let mut st = tx
+            .prepare_cached(
+                "SELECT d.id, d.ip, d.mac, d.first_seen, d.last_seen, d.facts, e.edits \
+                 FROM devices d LEFT JOIN device_edits e ON e.id = d.id \
+                 ORDER BY d.id LIMIT ?1 OFFSET ?2",
+            )
+            .map_err(|e| backend("list devices", e))?;
+        let lim = i64::try_from(limit).unwrap_or(i64::MAX);
+        let off = i64::try_from(offset).unwrap_or(i64::MAX);
+        let rows = st
+            .query_map([lim, off], device_raw)
+            .map_err(|e| backend("list devices", e))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(device_decode(r.map_err(|e| backend("list devices", e))?)?);
+        }
+        Ok((out, total.max(0) as u64))
     }
 
     fn device(&self, id: u64) -> Result<Option<DeviceView>> {

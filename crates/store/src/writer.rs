@@ -88,6 +88,28 @@ struct Shared {
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// A pending [`Writer::flush_ticket`].
+#[derive(Debug)]
+pub struct FlushTicket(Receiver<()>);
+
+impl FlushTicket {
+    /// Waits until the ops sent before the ticket was taken are committed.
+    pub fn wait(self) -> Result<()> {
+        self.0.recv().map_err(|_| stopped())
+    }
+
+    /// As [`FlushTicket::wait`], giving up after `limit`.
+    pub fn wait_timeout(self, limit: Duration) -> Result<()> {
+        self.0.recv_timeout(limit).map_err(|e| match e {
+            RecvTimeoutError::Timeout => StoreError::Backend {
+                what: "writer".into(),
+                detail: format!("no commit within {} ms", limit.as_millis()),
+            },
+            RecvTimeoutError::Disconnected => stopped(),
+        })
+    }
+}
+
 /// A handle on the writer thread (cheap to clone, `Send + Sync`).
 #[derive(Clone)]
 pub struct Writer {
@@ -148,9 +170,17 @@ impl Writer {
     /// Returns once every op sent (by any handle) before this call is
     /// committed (or rejected as invalid).
     pub fn flush(&self) -> Result<()> {
+        self.flush_ticket()?.wait()
+    }
+
+    /// Asks for a commit of every op sent before this call without waiting
+    /// for it: the ticket's [`FlushTicket::wait`] returns once it is done.
+    /// The packet thread hands the ticket to whoever must wait (an API
+    /// caller) and goes on with its packets.
+    pub fn flush_ticket(&self) -> Result<FlushTicket> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.tx.send(Msg::Flush(tx)).map_err(|_| stopped())?;
-        rx.recv().map_err(|_| stopped())
+        Ok(FlushTicket(rx))
     }
 
     /// Commits everything queued and stops the thread. Later `send`s on

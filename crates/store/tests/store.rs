@@ -176,6 +176,38 @@ fn a_lower_revision_never_replaces_a_stored_alert() {
 }
 
 #[test]
+fn first_from_keeps_alerts_first_detected_at_or_after_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(tmp.path()).unwrap();
+    let data = common::alerts(9, 40);
+    s.apply(&put_ops(&data)).unwrap();
+    let mut firsts: Vec<i64> = data.iter().map(|(a, _)| a.first_detection.0).collect();
+    firsts.sort_unstable();
+    let cut = firsts[25];
+    let f = AlertFilter {
+        first_from: Some(Timestamp(cut)),
+        ..AlertFilter::default()
+    };
+    let want = firsts.iter().filter(|&&t| t >= cut).count();
+    let mut got = Vec::new();
+    let mut cursor = None;
+    loop {
+        let p = s
+            .alerts(&f, AlertSort::FirstDetectionDesc, cursor.as_deref(), 4)
+            .unwrap();
+        assert_eq!(p.total as usize, want);
+        got.extend(p.items.iter().map(|a| a.first_detection.0));
+        match p.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(got.len(), want);
+    assert!(got.iter().all(|&t| t >= cut));
+    assert!(got.windows(2).all(|w| w[0] >= w[1]), "newest first");
+}
+
+#[test]
 fn a_batch_of_updates_to_one_alert_ends_at_its_last_revision() {
     let tmp = tempfile::tempdir().unwrap();
     let s = SqliteStore::open(tmp.path()).unwrap();
@@ -594,6 +626,39 @@ fn device(id: u64, last: i64) -> DeviceRecord {
         last_seen: Timestamp(last),
         facts: serde_json::json!({"vendor": "Siemens", "protocols": ["s7comm"], "id": id}),
     }
+}
+
+#[test]
+fn a_device_page_is_the_same_as_a_slice_of_the_whole_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(tmp.path()).unwrap();
+    let ops: Vec<Op> = [7u64, 3, 12, 1, 9]
+        .iter()
+        .map(|&i| Op::PutDevice(device(i, 5)))
+        .collect();
+    s.apply(&ops).unwrap();
+    s.edit_device(
+        9,
+        &DeviceEdits {
+            name: Some("HMI".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let all = s.devices().unwrap();
+    for (offset, limit) in [(0, 2), (2, 2), (4, 2), (5, 2), (0, 100), (1, 3), (100, 1)] {
+        let (page, total) = s.devices_page(offset, limit).unwrap();
+        assert_eq!(total, 5);
+        let want: Vec<_> = all.iter().skip(offset).take(limit).cloned().collect();
+        assert_eq!(page, want, "offset {offset} limit {limit}");
+    }
+    let (page, _) = s.devices_page(3, 1).unwrap();
+    assert_eq!(page[0].record.id, 9);
+    assert_eq!(page[0].edits.name.as_deref(), Some("HMI"));
+    // An empty store: an empty page and a total of 0.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let e = SqliteStore::open(tmp2.path()).unwrap();
+    assert_eq!(e.devices_page(0, 10).unwrap(), (vec![], 0));
 }
 
 #[test]
