@@ -179,6 +179,10 @@ pub struct Core {
     last_packet_seen: bool,
     /// The user acting while a job runs (owner of the timeline events).
     pub(crate) acting: Option<String>,
+    /// The latest detection of the alerts resumed at start.
+    resumed_clock: Timestamp,
+    /// Interfaces are captured live: the clock also follows the wall clock.
+    live_clock: bool,
     pub stop: bool,
     pub(crate) replay_log: VecDeque<serde_json::Value>,
 }
@@ -234,6 +238,12 @@ impl Core {
         if !files.is_empty() {
             replays.push_back((files, AfterReplay::Remember));
         }
+        let resumed_clock = manager
+            .alerts()
+            .map(|a| a.last_detection)
+            .max()
+            .unwrap_or(Timestamp::ZERO);
+        let live_clock = !cfg.capture.interfaces.is_empty();
         Core {
             cfg,
             pipeline,
@@ -259,6 +269,8 @@ impl Core {
             last_baseline: now,
             last_packet: now,
             last_packet_seen: false,
+            resumed_clock,
+            live_clock,
             acting: None,
             stop: false,
             replay_log: VecDeque::new(),
@@ -271,9 +283,20 @@ impl Core {
     }
 
     /// Capture time now (wall clock before the first packet).
+    ///
+    /// The sensor's clock is capture time: the latest packet, never earlier
+    /// than the latest detection stored before a restart (so a restart of a
+    /// sensor that replayed old captures does not age their alerts against
+    /// the wall clock: auto-close and retention run on the captures' time
+    /// line), and, while interfaces are captured live, never earlier than the
+    /// wall clock (a quiet link still ages its alerts). Before anything at
+    /// all is known, the wall clock.
     pub fn now(&self) -> Timestamp {
-        let t = self.pipeline.now();
-        if t == Timestamp::ZERO { wall_now() } else { t }
+        let mut t = self.pipeline.now().max(self.resumed_clock);
+        if self.live_clock || t == Timestamp::ZERO {
+            t = t.max(wall_now());
+        }
+        t
     }
 
     /// One packet through everything.
