@@ -186,7 +186,7 @@ impl Default for StoreSection {
         StoreSection {
             path: PathBuf::from("otwatch-data"),
             max_events: 1_000_000,
-            batch_ops: 1000,
+            batch_ops: 250,
             batch_delay_ms: 50,
         }
     }

@@ -512,7 +512,9 @@ impl SensorControl {
         self.metrics.job_queue.fetch_add(1, Relaxed);
         self.jobs
             .try_send(Box::new(move |core: &mut Core| {
+                core.ops.set_urgent(true);
                 let answer = f(core);
+                core.ops.set_urgent(false);
                 // Whatever the call changed shows in /api/status before the
                 // caller gets the answer.
                 core.publish_status();

@@ -44,6 +44,9 @@ pub trait OpSink: Send {
         self.flush();
         None
     }
+    /// While on, operations (and tickets) take the store's priority lane:
+    /// a user's action is committed ahead of the packet path's backlog.
+    fn set_urgent(&self, _on: bool) {}
 }
 
 /// A request run on the analysis thread.

@@ -23,6 +23,8 @@ const DAY_NS: i64 = 86_400 * 1_000_000_000;
 struct WriterSink {
     w: Writer,
     metrics: Arc<Metrics>,
+    /// A user's action is being handled: use the priority lane.
+    urgent: std::sync::atomic::AtomicBool,
 }
 
 impl WriterSink {
@@ -41,7 +43,12 @@ impl WriterSink {
 
 impl OpSink for WriterSink {
     fn send(&self, op: Op) {
-        if let Err(e) = self.w.send(op) {
+        let r = if self.urgent.load(Relaxed) {
+            self.w.send_urgent(op)
+        } else {
+            self.w.send(op)
+        };
+        if let Err(e) = r {
             self.metrics.store_errors.fetch_add(1, Relaxed);
             eprintln!("otwatch sensor: store write refused: {e}");
         }
@@ -49,15 +56,29 @@ impl OpSink for WriterSink {
     }
 
     fn flush(&self) {
-        if let Err(e) = self.w.flush() {
+        let r = if self.urgent.load(Relaxed) {
+            self.w.urgent_ticket().and_then(|t| t.wait())
+        } else {
+            self.w.flush()
+        };
+        if let Err(e) = r {
             self.metrics.store_errors.fetch_add(1, Relaxed);
             eprintln!("otwatch sensor: store flush failed: {e}");
         }
         self.publish();
     }
 
+    fn set_urgent(&self, on: bool) {
+        self.urgent.store(on, Relaxed);
+    }
+
     fn flush_ticket(&self) -> Option<otwatch_store::writer::FlushTicket> {
-        match self.w.flush_ticket() {
+        let t = if self.urgent.load(Relaxed) {
+            self.w.urgent_ticket()
+        } else {
+            self.w.flush_ticket()
+        };
+        match t {
             Ok(t) => Some(t),
             Err(e) => {
                 self.metrics.store_errors.fetch_add(1, Relaxed);
@@ -291,6 +312,7 @@ pub fn run(cfg: SensorConfig) -> Result<(), String> {
         let sink = WriterSink {
             w: writer.clone(),
             metrics: metrics.clone(),
+            urgent: std::sync::atomic::AtomicBool::new(false),
         };
         let Prepared {
             manager,

@@ -67,7 +67,16 @@ pub struct WriterStats {
 enum Msg {
     Op(Op),
     Flush(SyncSender<()>),
+    /// Urgent ops are waiting (see [`Writer::send_urgent`]).
+    Wake,
     Shutdown,
+}
+
+/// The priority lane: ops of a user's action, committed ahead of the queue.
+#[derive(Default)]
+struct Urgent {
+    ops: Vec<Op>,
+    flushes: Vec<SyncSender<()>>,
 }
 
 #[derive(Default)]
@@ -84,6 +93,7 @@ struct Counters {
 
 struct Shared {
     counters: Counters,
+    urgent: Mutex<Urgent>,
     last_error: Mutex<Option<String>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -130,6 +140,7 @@ impl Writer {
         let (tx, rx) = std::sync::mpsc::sync_channel(config.queue.max(1));
         let shared = Arc::new(Shared {
             counters: Counters::default(),
+            urgent: Mutex::new(Urgent::default()),
             last_error: Mutex::new(None),
             thread: Mutex::new(None),
         });
@@ -165,6 +176,44 @@ impl Writer {
             c.queued.fetch_sub(1, Ordering::Relaxed);
         }
         r
+    }
+
+    /// Queues an op on the priority lane: it is committed in its own small
+    /// transaction before the ops waiting in the queue (a user's action must
+    /// not wait behind a replay's backlog). Safe for alerts because the
+    /// store keeps the highest revision of an alert whatever the order.
+    pub fn send_urgent(&self, op: Op) -> Result<()> {
+        self.shared.counters.queued.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .urgent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .ops
+            .push(op);
+        self.wake()
+    }
+
+    /// A ticket for the commit of every op sent with [`Writer::send_urgent`]
+    /// before it (not of the queue).
+    pub fn urgent_ticket(&self) -> Result<FlushTicket> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.shared
+            .urgent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .flushes
+            .push(tx);
+        self.wake()?;
+        Ok(FlushTicket(rx))
+    }
+
+    fn wake(&self) -> Result<()> {
+        match self.tx.try_send(Msg::Wake) {
+            // A full queue means the worker is busy: it looks at the urgent
+            // lane before every batch anyway.
+            Ok(()) | Err(TrySendError::Full(_)) => Ok(()),
+            Err(TrySendError::Disconnected(_)) => Err(stopped()),
+        }
     }
 
     /// Returns once every op sent (by any handle) before this call is
@@ -246,36 +295,60 @@ impl Worker {
         let mut flushes: Vec<SyncSender<()>> = Vec::new();
         loop {
             let mut stop = false;
+            let mut wake = false;
+            self.urgent();
             match rx.recv() {
-                Ok(m) => Self::take(m, &mut batch, &mut flushes, &mut stop),
+                Ok(m) => Self::take(m, &mut batch, &mut flushes, &mut stop, &mut wake),
                 Err(_) => stop = true,
             }
             let deadline = Instant::now() + self.max_delay;
-            while !stop && flushes.is_empty() && batch.len() < self.max_batch {
+            while !stop && !wake && flushes.is_empty() && batch.len() < self.max_batch {
                 let now = Instant::now();
                 if now >= deadline {
                     break;
                 }
                 match rx.recv_timeout(deadline - now) {
-                    Ok(m) => Self::take(m, &mut batch, &mut flushes, &mut stop),
+                    Ok(m) => Self::take(m, &mut batch, &mut flushes, &mut stop, &mut wake),
                     Err(RecvTimeoutError::Timeout) => break,
                     Err(RecvTimeoutError::Disconnected) => stop = true,
                 }
             }
+            self.urgent();
             self.commit(&mut batch);
             for f in flushes.drain(..) {
                 let _ = f.send(());
             }
             if stop {
+                self.urgent();
                 return;
             }
         }
     }
 
-    fn take(m: Msg, batch: &mut Vec<Op>, flushes: &mut Vec<SyncSender<()>>, stop: &mut bool) {
+    /// Commits the priority lane in its own transaction, then answers its
+    /// tickets.
+    fn urgent(&mut self) {
+        let (mut ops, flushes) = {
+            let mut u = self.shared.urgent.lock().unwrap_or_else(|p| p.into_inner());
+            (std::mem::take(&mut u.ops), std::mem::take(&mut u.flushes))
+        };
+        self.commit(&mut ops);
+        for f in flushes {
+            let _ = f.send(());
+        }
+    }
+
+    fn take(
+        m: Msg,
+        batch: &mut Vec<Op>,
+        flushes: &mut Vec<SyncSender<()>>,
+        stop: &mut bool,
+        wake: &mut bool,
+    ) {
         match m {
             Msg::Op(op) => batch.push(op),
             Msg::Flush(tx) => flushes.push(tx),
+            Msg::Wake => *wake = true,
             Msg::Shutdown => *stop = true,
         }
     }

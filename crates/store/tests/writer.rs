@@ -282,3 +282,42 @@ fn kill_mid_batch_loses_no_flushed_alert() {
     let max_all = second.iter().map(|i| numeric(i)).max().unwrap();
     assert!(next > max_all, "next_sequence {next} <= {max_all}");
 }
+
+#[test]
+fn urgent_ops_are_committed_ahead_of_the_queue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    // One big batch is being gathered (the deadline is far): a user's
+    // action must not wait for it.
+    let w = Writer::spawn(
+        store.clone(),
+        WriterConfig {
+            max_batch: 1_000_000,
+            max_delay: Duration::from_secs(60),
+            queue: 100_000,
+        },
+    );
+    let data = common::alerts(5, 20_001);
+    let (first, rest) = data.split_first().unwrap();
+    for (a, k) in rest {
+        w.send(put(a, k)).unwrap();
+    }
+    let t0 = Instant::now();
+    w.send_urgent(put(&first.0, &first.1)).unwrap();
+    w.urgent_ticket().unwrap().wait().unwrap();
+    let waited = t0.elapsed();
+    assert!(
+        store.alert(&first.0.id).unwrap().is_some(),
+        "urgent op committed"
+    );
+    // The queued batch (20,000 alerts) commits after the urgent one.
+    assert!(
+        store.alert_count().unwrap() < 20_001,
+        "the urgent op did not wait for the queue ({waited:?})"
+    );
+    w.flush().unwrap();
+    assert_eq!(store.alert_count().unwrap(), 20_001);
+    let st = w.stats();
+    assert_eq!((st.queued, st.rejected), (0, 0));
+    w.shutdown().unwrap();
+}
