@@ -25,6 +25,8 @@ struct WriterSink {
     metrics: Arc<Metrics>,
     /// A user's action is being handled: use the priority lane.
     urgent: std::sync::atomic::AtomicBool,
+    /// Urgent ops sent that no ticket covers yet.
+    urgent_unticketed: std::sync::atomic::AtomicBool,
 }
 
 impl WriterSink {
@@ -44,6 +46,7 @@ impl WriterSink {
 impl OpSink for WriterSink {
     fn send(&self, op: Op) {
         let r = if self.urgent.load(Relaxed) {
+            self.urgent_unticketed.store(true, Relaxed);
             self.w.send_urgent(op)
         } else {
             self.w.send(op)
@@ -57,6 +60,7 @@ impl OpSink for WriterSink {
 
     fn flush(&self) {
         let r = if self.urgent.load(Relaxed) {
+            self.urgent_unticketed.store(false, Relaxed);
             self.w.urgent_ticket().and_then(|t| t.wait())
         } else {
             self.w.flush()
@@ -70,10 +74,15 @@ impl OpSink for WriterSink {
 
     fn set_urgent(&self, on: bool) {
         self.urgent.store(on, Relaxed);
+        // Urgent ops nobody waits for are committed now all the same.
+        if !on && self.urgent_unticketed.swap(false, Relaxed) {
+            let _ = self.w.nudge();
+        }
     }
 
     fn flush_ticket(&self) -> Option<otwatch_store::writer::FlushTicket> {
         let t = if self.urgent.load(Relaxed) {
+            self.urgent_unticketed.store(false, Relaxed);
             self.w.urgent_ticket()
         } else {
             self.w.flush_ticket()
@@ -313,6 +322,7 @@ pub fn run(cfg: SensorConfig) -> Result<(), String> {
             w: writer.clone(),
             metrics: metrics.clone(),
             urgent: std::sync::atomic::AtomicBool::new(false),
+            urgent_unticketed: std::sync::atomic::AtomicBool::new(false),
         };
         let Prepared {
             manager,

@@ -178,7 +178,9 @@ impl Writer {
         r
     }
 
-    /// Queues an op on the priority lane: it is committed in its own small
+    /// Queues an op on the priority lane (committed at the next
+    /// [`Writer::urgent_ticket`] or [`Writer::nudge`], or with the next
+    /// batch): it is committed in its own small
     /// transaction before the ops waiting in the queue (a user's action must
     /// not wait behind a replay's backlog). Safe for alerts because the
     /// store keeps the highest revision of an alert whatever the order.
@@ -190,7 +192,7 @@ impl Writer {
             .unwrap_or_else(|p| p.into_inner())
             .ops
             .push(op);
-        self.wake()
+        Ok(())
     }
 
     /// A ticket for the commit of every op sent with [`Writer::send_urgent`]
@@ -205,6 +207,11 @@ impl Writer {
             .push(tx);
         self.wake()?;
         Ok(FlushTicket(rx))
+    }
+
+    /// Asks the writer to commit the priority lane now (no ticket).
+    pub fn nudge(&self) -> Result<()> {
+        self.wake()
     }
 
     fn wake(&self) -> Result<()> {
