@@ -31,6 +31,11 @@
 #                   [alerts] max_alerts = max(N, 100000))
 #   --seconds S     query time (default 30)
 #   --clients C     concurrent API clients (default 8)
+#   --rate R        requests per second offered by the clients together, on
+#                   a fixed schedule, latency counted from when each request
+#                   was due (default 100); 0: closed loop (each client sends
+#                   its next request when the last is answered: the most the
+#                   API serves, with latencies that grow with the clients)
 #   --repeat K      links to MIXED_PCAP in the watched directory (default 20)
 #   --dir DIR       work directory (default: a new one under /tmp; kept)
 #   --keep-store    reuse DIR's store if it already has N alerts
@@ -49,6 +54,7 @@ mixed=/work/benchdata/mixed_200mb.pcap
 alerts=100000
 seconds=30
 clients=8
+rate=100
 repeat=20
 dir=
 keep=0
@@ -59,6 +65,7 @@ while [ $# -gt 0 ]; do
     --alerts) alerts=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --clients) clients=$2; shift 2 ;;
+    --rate) rate=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
     --dir) dir=$2; shift 2 ;;
     --keep-store) keep=1; shift ;;
@@ -165,7 +172,7 @@ token=$("$bin" token create --config "$dir/sensor.toml" --role admin --name "loa
 have=0
 if [ "$keep" = 1 ]; then
     start
-    have=$(api '/api/alerts?limit=1' | jq -r .total)
+    have=$(api '/api/alerts?limit=1&count=exact' | jq -r .total)
     stop
 fi
 if [ "$have" -lt "$alerts" ]; then
@@ -175,12 +182,12 @@ if [ "$have" -lt "$alerts" ]; then
     t0=$(date +%s%N)
     start
     wait_replays 1
-    total=$(api '/api/alerts?limit=1' | jq -r .total)
+    total=$(api '/api/alerts?limit=1&count=exact' | jq -r .total)
     # The last alerts of a replay are written by the batching writer.
     for _ in $(seq 1 100); do
         [ "$total" -ge "$alerts" ] && break
         sleep 0.2
-        total=$(api '/api/alerts?limit=1' | jq -r .total)
+        total=$(api '/api/alerts?limit=1&count=exact' | jq -r .total)
     done
     echo "   stored alerts: $total ($(api /api/status | jq -c '.replays[-1]')), $(( ($(date +%s%N) - t0) / 1000000 )) ms from start to all stored"
     stop
@@ -188,7 +195,8 @@ if [ "$have" -lt "$alerts" ]; then
 fi
 
 # ---- 2. mixed workload replayed while the API is queried -----------------
-echo "== 2. $repeat replays of $(basename "$mixed") at full speed, $clients API clients for $seconds s"
+if [ "$rate" = 0 ]; then offered="closed loop"; else offered="$rate requests/s offered"; fi
+echo "== 2. $repeat replays of $(basename "$mixed") at full speed, $clients API clients ($offered) for $seconds s"
 rm -rf "$dir/inbox"
 mkdir -p "$dir/inbox"
 for i in $(seq -w 1 "$repeat"); do ln -s "$mixed" "$dir/inbox/mixed-$i.pcap"; done
@@ -213,7 +221,7 @@ fpid=$!
 status=0
 rm -f "$dir/latency.json"
 "$ex/api_load" --addr "127.0.0.1:$port" --token "$token" --clients "$clients" \
-    --seconds "$seconds" --json "$dir/latency.json" | tee "$dir/latency.txt" || status=1
+    --seconds "$seconds" --rate "$rate" --json "$dir/latency.json" | tee "$dir/latency.txt" || status=1
 kill "$lpid" 2>/dev/null || true
 wait "$fpid" || true
 echo "   full GET /api/v2/alerts (not in the mix): $(paste -sd ';' "$dir/v2-full.txt")"
@@ -253,7 +261,7 @@ buffer_mib = 256"
     (uptime; while sleep 5; do uptime; done) >"$dir/loadavg-live.log" &
     lpid=$!
     "$ex/api_load" --addr "127.0.0.1:$port" --token "$token" --clients "$clients" \
-        --seconds "$seconds" --json "$dir/latency-live.json" >"$dir/latency-live.txt" &
+        --seconds "$seconds" --rate "$rate" --json "$dir/latency-live.json" >"$dir/latency-live.txt" &
     qpid=$!
     tcpreplay --topspeed -i "$live" "$mixed" 2>&1 | grep -E 'Actual|Rated|Statistics|Successful|Failed' | sed 's/^/   /'
     wait "$qpid" || status=1

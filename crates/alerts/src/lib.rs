@@ -73,6 +73,6 @@ pub use exclusion::{
     TimeWindow, UtcOffset, parse_rules,
 };
 pub use manager::{
-    AlertManager, ManagerConfig, ManagerStats, Outcome, ResumeError, ScenarioKey, Suppression,
-    TickReport, TimelineEvent, TimelineKind, TriageError, is_internet,
+    AlertManager, MAX_COMMENTS, ManagerConfig, ManagerStats, Outcome, ResumeError, ScenarioKey,
+    Suppression, TickReport, TimelineEvent, TimelineKind, TriageError, is_internet,
 };

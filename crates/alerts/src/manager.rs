@@ -202,7 +202,13 @@ pub enum TriageError {
     OpenDuplicate { id: String, other: String },
     #[error("alert {0}: empty comment")]
     EmptyComment(String),
+    #[error("alert {0} already has {MAX_COMMENTS} comments, the most an alert keeps")]
+    TooManyComments(String),
 }
+
+/// Comments an alert keeps at most: every list and sync of the alert
+/// carries them, so they are bounded like everything else in a record.
+pub const MAX_COMMENTS: usize = 200;
 
 /// Kinds of timeline events, with the reference's event-type names (§6.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -883,6 +889,13 @@ impl AlertManager {
         let seq = self.lookup(id)?;
         if text.trim().is_empty() {
             return Err(TriageError::EmptyComment(id.to_string()));
+        }
+        if self
+            .alerts
+            .get(&seq)
+            .is_some_and(|e| e.alert.comments.len() >= MAX_COMMENTS)
+        {
+            return Err(TriageError::TooManyComments(id.to_string()));
         }
         if let Some(e) = self.alerts.get_mut(&seq) {
             e.alert.add_comment(ts, user.to_string(), text.to_string());

@@ -425,6 +425,18 @@ fn comment_and_severity() {
     m.set_severity(&a, SensorSeverity::Warning, t(4)).unwrap();
     m.set_status(&a, Status::New, t(4)).unwrap();
     assert_eq!(m.get(&a).unwrap().revision, 3);
+    // Comments are bounded: the one past the limit is refused, the alert
+    // keeps what it had.
+    for i in 1..crate::manager::MAX_COMMENTS {
+        m.comment(&a, t(5), "bob", &format!("note {i}")).unwrap();
+    }
+    let before = m.get(&a).unwrap().clone();
+    assert_eq!(before.comments.len(), crate::manager::MAX_COMMENTS);
+    assert_eq!(
+        m.comment(&a, t(6), "bob", "one more"),
+        Err(TriageError::TooManyComments(a.clone()))
+    );
+    assert_eq!(m.get(&a).unwrap(), &before);
 }
 
 #[test]

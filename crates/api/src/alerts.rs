@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use otwatch_alerts::{Alert, Engine, SensorSeverity, Severity, Status};
 use otwatch_core::Timestamp;
-use otwatch_store::{AlertFilter, AlertSort, Page, Role};
+use otwatch_store::{AlertFilter, AlertSort, Count, Page, Role};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -115,7 +115,25 @@ impl Params {
         self.get(name).map(|v| parse_time(name, v)).transpose()
     }
 
-    /// The page size: `limit`, default and maximum from the config.
+    /// How far to count a list's `total`: `count=exact`, `count=none`, or
+    /// up to a number (default [`Count::DEFAULT`], 10,000).
+    pub fn count(&self) -> Result<Count, ApiError> {
+        Ok(match self.get("count") {
+            None => Count::DEFAULT,
+            Some(v) if v.eq_ignore_ascii_case("exact") => Count::Exact,
+            Some(v) if v.eq_ignore_ascii_case("none") => Count::Skip,
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if n > 0 => Count::AtMost(n),
+                _ => {
+                    return Err(bad(
+                        "count",
+                        format!("{v:?} is not exact, none or a positive number"),
+                    ));
+                }
+            },
+        })
+    }
+
     /// The page size: `limit` clamped by [`crate::page_limit`]; a value
     /// that is not a number is a 400.
     pub fn limit(&self, cfg: &crate::ApiConfig) -> Result<usize, ApiError> {
@@ -325,11 +343,12 @@ async fn list(
         .transpose()?
         .unwrap_or_default();
     let limit = p.limit(&state.config)?;
+    let count = p.count()?;
     let cursor = p.get("cursor").map(str::to_string);
     let store = state.store.clone();
     let page = blocking(move || {
         store
-            .alerts(&filter, sort, cursor.as_deref(), limit)
+            .alerts_counted(&filter, sort, cursor.as_deref(), limit, count)
             .map_err(paged_err)
     })
     .await?;

@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use otwatch_alerts::{Alert, DeviceRef, Status, timeline::title_of};
 use otwatch_core::{Proto, Timestamp};
-use otwatch_store::{AlertFilter, AlertSort, DeviceView, EventFilter, Role};
+use otwatch_store::{AlertFilter, AlertSort, Count, DeviceView, EventFilter, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -259,11 +259,13 @@ async fn select_alerts(state: &ApiState, q: AlertQuery) -> Result<Vec<Alert>, Ap
         // first, doubling up to `max_page`, so that it reads few rows.
         let mut page = max_page.min(100);
         loop {
-            let got = store.alerts(
+            // Polls answer a list, never a total: nothing to count.
+            let got = store.alerts_counted(
                 &filter,
                 AlertSort::FirstDetectionDesc,
                 cursor.as_deref(),
                 page,
+                Count::Skip,
             )?;
             let n = got.items.len();
             // Newest first detection first: past `fromTime`, nothing more matches.
@@ -347,7 +349,9 @@ async fn events(
 ) -> Result<Json<Vec<EventV1>>, ApiError> {
     let filter = events_filter(&Params(q), now())?;
     let store = state.store.clone();
-    let page = blocking(move || Ok(store.events(&filter, None, EVENTS_LIMIT)?)).await?;
+    let page =
+        blocking(move || Ok(store.events_counted(&filter, None, EVENTS_LIMIT, Count::Skip)?))
+            .await?;
     Ok(Json(
         page.items
             .into_iter()

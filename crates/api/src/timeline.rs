@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use otwatch_store::{EventFilter, EventRecord, Page, Role};
+use otwatch_store::{Count, EventFilter, EventRecord, Page, Role};
 use serde_json::Value;
 
 use crate::alerts::{Params, bad, json_object, only_fields, opt_str, paged_err, parse_time};
@@ -101,12 +101,13 @@ async fn list(
     let p = Params(q);
     let filter = event_filter(&p)?;
     let limit = p.limit(&state.config)?;
+    let count = p.count()?;
     let cursor = p.get("cursor").map(str::to_string);
     let store = state.store.clone();
     Ok(Json(
         blocking(move || {
             store
-                .events(&filter, cursor.as_deref(), limit)
+                .events_counted(&filter, cursor.as_deref(), limit, count)
                 .map_err(paged_err)
         })
         .await?,
@@ -267,7 +268,7 @@ async fn csv(
         let mut rows = 0usize;
         loop {
             let want = page.min(MAX_CSV_ROWS - rows);
-            let got = store.events(&filter, cursor.as_deref(), want)?;
+            let got = store.events_counted(&filter, cursor.as_deref(), want, Count::Skip)?;
             for e in &got.items {
                 csv_row(&mut out, e);
             }

@@ -147,7 +147,32 @@ async fn pages_walk_the_whole_list() {
     let ids = fill(&h);
     let full = h.ok("/api/alerts?limit=1000").await;
     assert_eq!(full["total"], 30);
+    assert_eq!(full["total_exact"], true);
     assert!(full["next_cursor"].is_null());
+    // How far `total` is counted: the same page whatever `count` says.
+    let first = h.ok("/api/alerts?limit=10").await;
+    for (q, total, exact) in [
+        ("count=exact", 30, true),
+        ("count=5", 5, false),
+        ("count=30", 30, true),
+        ("count=none", 11, false),
+        ("count=none&type=device_unresponsive", 3, true),
+    ] {
+        let p = h.ok(&format!("/api/alerts?limit=10&{q}")).await;
+        assert_eq!(
+            (p["total"].as_u64(), p["total_exact"].as_bool()),
+            (Some(total), Some(exact)),
+            "{q}"
+        );
+        if !q.contains("type") {
+            assert_eq!(p["items"], first["items"], "{q}");
+        }
+    }
+    for bad in ["count=0", "count=some", "count=-1"] {
+        let r = h.get(Role::Readonly, &format!("/api/alerts?{bad}")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(r.json()["error"]["field"], "count", "{bad}");
+    }
     let all = ids_of(&full);
     assert_eq!(all.len(), 30);
     // Default sort: newest last detection first.

@@ -258,6 +258,17 @@ async fn timeline_filters_pages_and_manual_events() {
     h.store.apply(&ops).unwrap();
     let all = h.ok("/api/timeline?limit=1000").await;
     assert_eq!(all["total"], 40);
+    assert_eq!(all["total_exact"], true);
+    let bounded = h.ok("/api/timeline?limit=5&count=12").await;
+    assert_eq!(
+        (bounded["total"].as_u64(), bounded["total_exact"].as_bool()),
+        (Some(12), Some(false))
+    );
+    let exact = h.ok("/api/timeline?limit=5&count=exact").await;
+    assert_eq!(
+        (exact["total"].as_u64(), exact["total_exact"].as_bool()),
+        (Some(40), Some(true))
+    );
     let full: Vec<String> = all["items"]
         .as_array()
         .unwrap()

@@ -2,14 +2,23 @@
 //! HTTP/1.1 connection open and sends requests back to back, rotating through
 //! a mix an alert UI and a SIEM integration produce (alert lists with filters
 //! and sorts, one alert, the Defender-compatible lists polled with
-//! `fromTime`, the timeline, devices, status, comments added by PATCH). Each
+//! `fromTime` (each client moving its own `fromTime` forward as an
+//! integration does), the timeline, devices, status, comments added by PATCH). Each
 //! request's latency (request written to last body byte read) is recorded;
 //! at the end a table of p50/p90/p99/max per endpoint class and overall is
 //! printed, and written as JSON when `--json` is given.
 //!
+//! Without `--rate` the clients run a closed loop (each sends its next
+//! request when the last is answered): that measures the most the API
+//! serves, and its latencies grow with the number of clients. With
+//! `--rate R`, R requests per second are offered on a fixed schedule and
+//! each latency counts from when its request was due (no coordinated
+//! omission): the latency a given load sees.
+//!
 //! ```text
 //! cargo run --release -p otwatch --example api_load -- \
-//!     --addr 127.0.0.1:8443 --token otw_... [--clients 8] [--seconds 30] [--json out.json]
+//!     --addr 127.0.0.1:8443 --token otw_... [--clients 8] [--seconds 30] \
+//!     [--rate R] [--json out.json]
 //! ```
 //!
 //! Plain HTTP only (the load test runs the sensor with `tls = false`); std
@@ -26,6 +35,9 @@ struct Args {
     token: String,
     clients: usize,
     seconds: f64,
+    /// Requests per second offered by all clients together (0: each client
+    /// sends its next request as soon as the last one is answered).
+    rate: f64,
     json: Option<String>,
 }
 
@@ -36,6 +48,7 @@ fn parse_args() -> Result<Args, String> {
         clients: 8,
         seconds: 30.0,
         json: None,
+        rate: 0.0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -58,6 +71,13 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or("--seconds: more than 0, at most 86400")?
             }
             "--json" => a.json = Some(v()?),
+            "--rate" => {
+                a.rate = v()?
+                    .parse()
+                    .ok()
+                    .filter(|r: &f64| *r >= 0.0 && *r <= 100_000.0)
+                    .ok_or("--rate: 0 (closed loop) to 100000 requests per second")?
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -186,6 +206,35 @@ impl Conn {
 struct Mix {
     /// (class, method, path, body), in rotation order.
     items: Vec<(&'static str, &'static str, String, String)>,
+    /// Where the Defender-compatible polls start: the first detection
+    /// (epoch ms) of the 100th newest alert.
+    from: i64,
+    /// Numeric ids of the 200 alerts detected last.
+    ids: Vec<u64>,
+}
+
+/// A client's position in the Defender-compatible polls, one per path, as
+/// an integration keeps it: the newest `time` (first detection, epoch ms)
+/// of its last answer, asked again inclusively (alerts first detected in
+/// that same millisecond later on are not missed; repeats are told apart
+/// by id).
+struct Poll(BTreeMap<String, i64>);
+
+impl Poll {
+    fn path(&self, template: &str, start: i64) -> String {
+        let from = self.0.get(template).copied().unwrap_or(start);
+        template.replace("{from}", &from.to_string())
+    }
+
+    fn answered(&mut self, template: &str, body: &[u8]) {
+        let Ok(serde_json::Value::Array(items)) = serde_json::from_slice(body) else {
+            return;
+        };
+        if let Some(newest) = items.iter().filter_map(|a| a["time"].as_i64()).max() {
+            let e = self.0.entry(template.to_string()).or_insert(newest);
+            *e = (*e).max(newest);
+        }
+    }
 }
 
 fn build_mix(conn: &mut Conn) -> Result<Mix, String> {
@@ -249,10 +298,11 @@ fn build_mix(conn: &mut Conn) -> Result<Mix, String> {
             "alert_get",
             format!("/api/alerts/{}", ids[(k * 37) % ids.len()]),
         ));
-        mix.push(g("v1_alerts", format!("/api/v1/alerts?fromTime={from}")));
+        // `{from}`: each client's own poll position (see `Poll`).
+        mix.push(g("v1_alerts", "/api/v1/alerts?fromTime={from}".into()));
         mix.push(g(
             "v2_alerts",
-            format!("/api/v2/alerts?state=unhandled&fromTime={from}"),
+            "/api/v2/alerts?state=unhandled&fromTime={from}".into(),
         ));
         mix.push(g("timeline", "/api/timeline?limit=50".into()));
         mix.push(g(
@@ -261,14 +311,21 @@ fn build_mix(conn: &mut Conn) -> Result<Mix, String> {
         ));
         mix.push(g("devices", "/api/devices?limit=50".into()));
         mix.push(g("status", "/api/status".into()));
+        // `{alert}`: the client's next alert of `ids` in turn, so that the
+        // comments spread over the newest alerts as a team's would (an
+        // alert keeps at most 200).
         mix.push((
             "patch_comment",
             "PATCH",
-            format!("/api/alerts/{}", ids[(k * 11 + 3) % ids.len()]),
+            "/api/alerts/{alert}".into(),
             format!("{{\"comment\":\"load test note {k}\"}}"),
         ));
     }
-    Ok(Mix { items: mix })
+    Ok(Mix {
+        items: mix,
+        from,
+        ids,
+    })
 }
 
 fn pct(sorted: &[u32], p: f64) -> f64 {
@@ -296,6 +353,7 @@ fn main() -> ExitCode {
     };
     let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
     let started = Instant::now();
+    let (rate, clients) = (args.rate, args.clients);
     let handles: Vec<_> = (0..args.clients)
         .map(|c| {
             let (mix, addr, token) = (mix.clone(), args.addr.clone(), args.token.clone());
@@ -303,16 +361,55 @@ fn main() -> ExitCode {
                 let mut conn = Conn::new(&addr, &token);
                 // class -> (latencies in µs, errors, first error)
                 let mut rec: BTreeMap<&str, (Vec<u32>, u64, Option<String>)> = BTreeMap::new();
+                let mut poll = Poll(BTreeMap::new());
+                let mut patched = 0usize;
                 let mut i = c * 5;
+                // Open loop (`--rate`): request k of this client is due at
+                // `started + (k * clients + c) / rate`, whatever the answers
+                // before it took; its latency counts from when it was due,
+                // so a slow answer that delays the next requests shows in
+                // theirs too (no coordinated omission).
+                let interval = (rate > 0.0).then(|| Duration::from_secs_f64(clients as f64 / rate));
+                let mut due = started
+                    + interval.map_or(Duration::ZERO, |iv| iv.mul_f64(c as f64 / clients as f64));
                 while Instant::now() < deadline {
-                    let (class, method, path, body) = &mix.items[i % mix.items.len()];
+                    let (class, method, template, body) = &mix.items[i % mix.items.len()];
                     i += 1;
-                    let t0 = Instant::now();
-                    let r = conn.request(method, path, body);
+                    let polled = template.contains("{from}");
+                    let path = if polled {
+                        poll.path(template, mix.from)
+                    } else if template.contains("{alert}") {
+                        patched += 1;
+                        let id = mix.ids[(c * 7919 + patched) % mix.ids.len()];
+                        template.replace("{alert}", &id.to_string())
+                    } else {
+                        template.clone()
+                    };
+                    let t0 = match interval {
+                        Some(iv) => {
+                            let now = Instant::now();
+                            if due > now {
+                                std::thread::sleep(due - now);
+                            }
+                            let t = due;
+                            due += iv;
+                            if t >= deadline {
+                                break;
+                            }
+                            t
+                        }
+                        None => Instant::now(),
+                    };
+                    let r = conn.request(method, &path, body);
                     let us = t0.elapsed().as_micros().min(u32::MAX as u128) as u32;
                     let e = rec.entry(class).or_default();
                     match r {
-                        Ok((code, _)) if (200..300).contains(&code) => e.0.push(us),
+                        Ok((code, b)) if (200..300).contains(&code) => {
+                            e.0.push(us);
+                            if polled {
+                                poll.answered(template, &b);
+                            }
+                        }
                         Ok((code, b)) => {
                             e.1 += 1;
                             e.2.get_or_insert_with(|| {

@@ -103,6 +103,11 @@ pub struct CaptureSection {
     pub watch: Option<PathBuf>,
     /// Seconds between scans of `watch`.
     pub watch_interval_secs: u64,
+    /// Scheduling niceness (0-19) of the analysis thread of a sensor that
+    /// only replays (no `interfaces`): the API and the store writer come
+    /// first, replays take the rest of the CPU. 0 keeps normal priority.
+    /// A sensor with interfaces never lowers it (live packets must keep up).
+    pub replay_nice: i32,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -204,6 +209,7 @@ impl Default for CaptureSection {
             replay: Vec::new(),
             watch: None,
             watch_interval_secs: 2,
+            replay_nice: 10,
         }
     }
 }
@@ -287,6 +293,12 @@ impl SensorConfig {
             return Err(format!(
                 "[capture] snaplen {} is outside 64..=262144",
                 self.capture.snaplen
+            ));
+        }
+        if !(0..=19).contains(&self.capture.replay_nice) {
+            return Err(format!(
+                "[capture] replay_nice {} is outside 0..=19",
+                self.capture.replay_nice
             ));
         }
         if self.alerts.max_alerts == 0 {

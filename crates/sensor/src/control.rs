@@ -512,6 +512,8 @@ impl SensorControl {
         self.metrics.job_queue.fetch_add(1, Relaxed);
         self.jobs
             .try_send(Box::new(move |core: &mut Core| {
+                // What the packets changed so far goes the ordinary way.
+                core.settle();
                 core.ops.set_urgent(true);
                 let answer = f(core);
                 core.ops.set_urgent(false);

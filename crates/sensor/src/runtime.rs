@@ -406,6 +406,14 @@ impl Core {
         }
     }
 
+    /// Hands what the packets changed so far (manager events, changed
+    /// alerts) to the writer's ordinary queue, so that an API call that
+    /// follows puts only its own changes on the priority lane.
+    pub fn settle(&mut self) {
+        self.drain_manager_events();
+        self.flush_alerts();
+    }
+
     /// Writes the changed alerts.
     pub fn flush_alerts(&mut self) {
         for id in std::mem::take(&mut self.dirty) {

@@ -105,6 +105,9 @@ pub fn open_store(cfg: &SensorConfig) -> Result<SqliteStore, String> {
         &dir,
         StoreConfig {
             max_events: cfg.store.max_events,
+            // The sensor's writer commits all the time: checkpoints off
+            // its path.
+            checkpoint_every: Some(std::time::Duration::from_millis(250)),
             ..StoreConfig::default()
         },
     )
@@ -334,6 +337,9 @@ pub fn run(cfg: SensorConfig) -> Result<(), String> {
         std::thread::Builder::new()
             .name("analysis".into())
             .spawn(move || {
+                if cfg.capture.interfaces.is_empty() {
+                    lower_priority(cfg.capture.replay_nice);
+                }
                 let mut engines = otwatch_engines::builtin(&catalog, baseline);
                 if let Ok(c) = control::custom_from(&docs.custom_rules) {
                     engines.push(Box::new(c));
@@ -516,4 +522,20 @@ pub fn add_user(
         detail: format!("role {}", role.as_str()),
     });
     Ok(())
+}
+
+/// Lowers the calling thread's scheduling priority to niceness `nice`
+/// (Linux applies `setpriority` on a thread id to that thread only). A
+/// failure is reported and otherwise harmless: the thread keeps its
+/// priority.
+fn lower_priority(nice: i32) {
+    if nice <= 0 {
+        return;
+    }
+    let tid = rustix::thread::gettid();
+    if let Err(e) = rustix::process::setpriority_process(Some(tid), nice) {
+        eprintln!(
+            "otwatch sensor: cannot lower the analysis thread's priority to nice {nice}: {e}"
+        );
+    }
 }

@@ -247,8 +247,33 @@ pub struct AlertFilter {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
-    /// Matching records in all pages.
+    /// Matching records in all pages when `total_exact`; otherwise at least
+    /// this many match (the count stopped at its bound, see [`Count`]).
     pub total: u64,
+    pub total_exact: bool,
+}
+
+/// How far a paged read counts the matching records for [`Page::total`].
+///
+/// Counting every match of a broad filter reads every row of the table
+/// (milliseconds per hundred thousand rows, on every page a UI loads),
+/// while "10,000+" says as much to a reader; so lists count up to a
+/// bound unless asked for the exact number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Count {
+    /// Every match.
+    Exact,
+    /// Up to this many: beyond, `total` is the bound and `total_exact` false.
+    AtMost(u64),
+    /// No count: `total` is what the page shows (its items, plus one when
+    /// there is a next page) and `total_exact` is true only when this is
+    /// the first page and there is no next.
+    Skip,
+}
+
+impl Count {
+    /// The default of the API's lists (the bound Elasticsearch also uses).
+    pub const DEFAULT: Count = Count::AtMost(10_000);
 }
 
 /// Filters of the timeline (reference §4.4).
@@ -336,7 +361,14 @@ pub struct Resume {
 pub trait Store: Send + Sync {
     // ---- the packet path's writes ----
     /// Applies `ops` in one transaction, in order.
-    fn apply(&self, ops: &[Op]) -> Result<()>;
+    fn apply(&self, ops: &[Op]) -> Result<()> {
+        self.apply_until(ops, &|| false).map(|_| ())
+    }
+    /// Applies `ops` in order in one transaction, asking `cut` every few
+    /// ops whether to stop early: when it answers true, the ops applied so
+    /// far are committed and their number returned (the caller applies the
+    /// rest later). Lets a long batch make way for a user's action.
+    fn apply_until(&self, ops: &[Op], cut: &dyn Fn() -> bool) -> Result<usize>;
 
     // ---- resume ----
     fn resume(&self) -> Result<Resume>;
@@ -353,6 +385,17 @@ pub trait Store: Send + Sync {
         sort: AlertSort,
         cursor: Option<&str>,
         limit: usize,
+    ) -> Result<Page<Alert>> {
+        self.alerts_counted(filter, sort, cursor, limit, Count::Exact)
+    }
+    /// [`Store::alerts`], counting the matches only as far as `count` says.
+    fn alerts_counted(
+        &self,
+        filter: &AlertFilter,
+        sort: AlertSort,
+        cursor: Option<&str>,
+        limit: usize,
+        count: Count,
     ) -> Result<Page<Alert>>;
     fn alert_count(&self) -> Result<u64>;
     fn pcap(&self, alert_id: &str) -> Result<Option<PcapRecord>>;
@@ -367,6 +410,16 @@ pub trait Store: Send + Sync {
         filter: &EventFilter,
         cursor: Option<&str>,
         limit: usize,
+    ) -> Result<Page<EventRecord>> {
+        self.events_counted(filter, cursor, limit, Count::Exact)
+    }
+    /// [`Store::events`], counting the matches only as far as `count` says.
+    fn events_counted(
+        &self,
+        filter: &EventFilter,
+        cursor: Option<&str>,
+        limit: usize,
+        count: Count,
     ) -> Result<Page<EventRecord>>;
 
     // ---- devices ----

@@ -20,7 +20,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_ite
 use rusqlite_migration::{M, Migrations};
 
 use crate::{
-    AlertFilter, AlertSort, AuditRecord, DeviceEdits, DeviceRecord, DeviceView, EventFilter,
+    AlertFilter, AlertSort, AuditRecord, Count, DeviceEdits, DeviceRecord, DeviceView, EventFilter,
     EventRecord, Op, Page, PcapRecord, Result, Resume, Role, Session, Store, StoreError, Token,
     User,
 };
@@ -48,6 +48,20 @@ pub struct StoreConfig {
     /// survives a power loss, at a cost in write latency. Off by default
     /// (`NORMAL`: durable against a process crash; see `docs/store.md`).
     pub sync_every_commit: bool,
+    /// Page cache of each connection, in KiB (`PRAGMA cache_size`).
+    pub cache_kib: u32,
+    /// Bytes of the database file that each connection maps into memory
+    /// (`PRAGMA mmap_size`; 0: none). Reads of mapped pages are plain
+    /// memory reads instead of a `read()` and a copy per page; the mapping
+    /// is shared with the kernel's page cache, so it costs address space,
+    /// not memory.
+    pub mmap_bytes: u64,
+    /// Checkpoints of the write-ahead log run on a thread of their own at
+    /// this interval, instead of inside the commit that crosses SQLite's
+    /// threshold (which then takes tens of milliseconds more, and a user's
+    /// action may be waiting behind it). `None`: SQLite's automatic
+    /// checkpoints. Passive: never blocks readers or the writer.
+    pub checkpoint_every: Option<Duration>,
 }
 
 impl Default for StoreConfig {
@@ -58,6 +72,9 @@ impl Default for StoreConfig {
             read_connections: 4,
             busy_timeout: Duration::from_secs(5),
             sync_every_commit: false,
+            cache_kib: 16 * 1024,
+            mmap_bytes: 1 << 30,
+            checkpoint_every: None,
         }
     }
 }
@@ -351,9 +368,56 @@ pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Callers waiting for the write connection (see [`SqliteStore::write`]).
+    write_waiters: AtomicUsize,
     /// The number of alerts as last counted, and when: the list plan only
     /// needs it roughly, and counting 100k rows costs milliseconds.
     alert_count_hint: Mutex<Option<(std::time::Instant, i64)>>,
+    /// The background checkpoint thread ([`StoreConfig::checkpoint_every`]).
+    _checkpointer: Option<Checkpointer>,
+}
+
+/// A thread that checkpoints the write-ahead log at an interval until the
+/// store is dropped.
+struct Checkpointer {
+    stop: std::sync::mpsc::SyncSender<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn spawn(conn: Connection, every: Duration) -> std::io::Result<Checkpointer> {
+        let (stop, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("otwatch-store-ckpt".into())
+            .spawn(move || {
+                let mut reported = false;
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(every) {
+                    // (busy, log frames, frames checkpointed); a busy
+                    // answer only means another checkpoint was running.
+                    let r = conn
+                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0));
+                    if let Err(e) = r
+                        && !reported
+                    {
+                        reported = true;
+                        eprintln!("otwatch store: background checkpoint failed: {e}");
+                    }
+                }
+            })?;
+        Ok(Checkpointer {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let _ = self.stop.try_send(());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// How long [`SqliteStore`] reuses its alert count for choosing a plan.
@@ -377,6 +441,14 @@ fn configure(conn: &Connection, config: &StoreConfig, what: &str) -> Result<()> 
         conn.pragma_update(None, pragma, value)
             .map_err(|e| backend(format!("{what}: {pragma}"), e))?;
     }
+    // `cache_size` takes a negative number of KiB; `mmap_size` answers with
+    // the size it took (capped by the library's compile-time maximum).
+    conn.pragma_update(None, "cache_size", -i64::from(config.cache_kib))
+        .map_err(|e| backend(format!("{what}: cache_size"), e))?;
+    let mmap = i64::try_from(config.mmap_bytes).unwrap_or(i64::MAX);
+    let _: i64 = conn
+        .pragma_update_and_check(None, "mmap_size", mmap, |r| r.get(0))
+        .map_err(|e| backend(format!("{what}: mmap_size"), e))?;
     Ok(())
 }
 
@@ -410,6 +482,10 @@ impl SqliteStore {
             return Err(backend(&what, format!("journal_mode is {mode}, not WAL")));
         }
         configure(&w, &config, &what)?;
+        if config.checkpoint_every.is_some() {
+            w.pragma_update(None, "wal_autocheckpoint", 0)
+                .map_err(|e| backend(format!("{what}: wal_autocheckpoint"), e))?;
+        }
         let m = migrations();
         match version {
             Some(v) => m.to_version(&mut w, v),
@@ -428,12 +504,29 @@ impl SqliteStore {
                 .map_err(|e| backend(format!("{what}: query_only"), e))?;
             readers.push(Mutex::new(r));
         }
+        let checkpointer = match config.checkpoint_every {
+            None => None,
+            Some(every) => {
+                let c = Connection::open_with_flags(
+                    &path,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(|e| backend(&what, e))?;
+                configure(&c, &config, &what)?;
+                Some(
+                    Checkpointer::spawn(c, every.max(Duration::from_millis(10)))
+                        .map_err(|e| backend(format!("{what}: checkpoint thread"), e))?,
+                )
+            }
+        };
         Ok(SqliteStore {
+            _checkpointer: checkpointer,
             path,
             config,
             writer: Mutex::new(w),
             readers,
             next_reader: AtomicUsize::new(0),
+            write_waiters: AtomicUsize::new(0),
             alert_count_hint: Mutex::new(None),
         })
     }
@@ -477,7 +570,15 @@ impl SqliteStore {
     fn write(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave a transaction half
         // applied (rusqlite rolls back on drop), so the poison is harmless.
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+        if let Ok(g) = self.writer.try_lock() {
+            return g;
+        }
+        // Someone holds it (most often the batching writer, which cuts its
+        // batch short when it sees a waiter: a user's write goes next).
+        self.write_waiters.fetch_add(1, Ordering::AcqRel);
+        let g = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        self.write_waiters.fetch_sub(1, Ordering::AcqRel);
+        g
     }
 
     /// A free read connection (or the next one in turn, waiting for it).
@@ -689,6 +790,9 @@ fn insert_event(tx: &Connection, e: &EventRecord) -> Result<u64> {
     Ok(tx.last_insert_rowid() as u64)
 }
 
+/// Ops of a batch between two looks at [`Store::apply_until`]'s `cut`.
+const CUT_CHECK: usize = 32;
+
 /// Indexes of the `PutAlert`s of a batch that a later `PutAlert` of the same
 /// alert with a revision at least as high replaces anyway: skipping them
 /// leaves the same final state (an alert updated at every detection is
@@ -735,6 +839,81 @@ fn alert_parse(id: &str, body: &str) -> Result<Alert> {
 }
 
 /// Filter -> SQL `WHERE` terms and their parameters.
+/// What [`count_rows`] found.
+struct Counted {
+    /// Rows counted (`bound + 1` when the count stopped at its bound).
+    rows: i64,
+    /// Whether `rows` is every match.
+    exact: bool,
+    counted: bool,
+}
+
+impl Counted {
+    /// `Page::total` and `Page::total_exact` for the caller's `count`, once
+    /// the page (its `items` items, `more` when a next page exists) is read.
+    fn total(&self, count: Count, first_page: bool, items: usize, more: bool) -> (u64, bool) {
+        let rows = self.rows.max(0) as u64;
+        match count {
+            _ if self.counted && self.exact => (rows, true),
+            Count::AtMost(n) if self.counted => (n, false),
+            // Nothing counted (or only the plan's few): what the page shows.
+            _ => (items as u64 + u64::from(more), first_page && !more),
+        }
+    }
+}
+
+/// Counts the rows of `from_where` (a table, optional index hint and WHERE
+/// clause bound to `args`) as far as the caller's `count` and the plan's
+/// `plan_need` ask: a bounded count stops reading rows at its bound.
+fn count_rows(
+    tx: &rusqlite::Transaction<'_>,
+    from_where: &str,
+    args: &[Value],
+    count: Count,
+    plan_need: i64,
+) -> rusqlite::Result<Counted> {
+    let user = match count {
+        Count::Exact => None,
+        Count::AtMost(n) => Some(i64::try_from(n).unwrap_or(i64::MAX)),
+        Count::Skip => Some(0),
+    };
+    let bound = user.map(|u| u.max(plan_need));
+    match bound {
+        None => {
+            let rows = tx.query_row(
+                &format!("SELECT COUNT(*) FROM {from_where}"),
+                params_from_iter(args.iter()),
+                |r| r.get(0),
+            )?;
+            Ok(Counted {
+                rows,
+                exact: true,
+                counted: true,
+            })
+        }
+        Some(0) => Ok(Counted {
+            rows: 0,
+            exact: false,
+            counted: false,
+        }),
+        Some(b) => {
+            let mut a = args.to_vec();
+            a.push(Value::Integer(b.saturating_add(1)));
+            let rows: i64 = tx.query_row(
+                &format!("SELECT COUNT(*) FROM (SELECT 1 FROM {from_where} LIMIT ?)"),
+                params_from_iter(a.iter()),
+                |r| r.get(0),
+            )?;
+            Ok(Counted {
+                rows,
+                exact: rows <= b,
+                // A count made only for the plan is not the caller's.
+                counted: user.is_some_and(|u| u > 0) || rows <= b,
+            })
+        }
+    }
+}
+
 fn alert_where(f: &AlertFilter, terms: &mut Vec<String>, args: &mut Vec<Value>) {
     fn any_of(col: &str, vals: Vec<Value>, terms: &mut Vec<String>, args: &mut Vec<Value>) {
         if vals.is_empty() {
@@ -1029,16 +1208,39 @@ fn device_decode(d: RawDevice) -> Result<DeviceView> {
 }
 
 impl Store for SqliteStore {
-    fn apply(&self, ops: &[Op]) -> Result<()> {
+    fn apply_until(&self, ops: &[Op], cut: &dyn Fn() -> bool) -> Result<usize> {
         if ops.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let mut conn = self.write();
         let tx = conn.transaction().map_err(|e| backend("begin batch", e))?;
         let superseded = superseded_puts(ops);
         let mut events = false;
         let mut high_water: Option<i64> = None;
+        let mut done = ops.len();
         for (i, op) in ops.iter().enumerate() {
+            if i > 0
+                && i % CUT_CHECK == 0
+                && (cut() || self.write_waiters.load(Ordering::Acquire) > 0)
+            {
+                // Puts skipped for a newer one beyond the cut: the newest
+                // of each within the cut is applied now (unless the alert
+                // was deleted after it).
+                let within = superseded_puts(&ops[..i]);
+                for k in superseded.iter().copied().filter(|k| *k < i) {
+                    let Op::PutAlert { alert, .. } = &ops[k] else {
+                        continue;
+                    };
+                    let deleted = ops[k + 1..i]
+                        .iter()
+                        .any(|o| matches!(o, Op::DeleteAlert { id } if *id == alert.id));
+                    if !within.contains(&k) && !deleted {
+                        events |= Self::apply_op(&tx, &ops[k])?;
+                    }
+                }
+                done = i;
+                break;
+            }
             if !superseded.contains(&i) {
                 events |= Self::apply_op(&tx, op)?;
             }
@@ -1061,7 +1263,8 @@ impl Store for SqliteStore {
             )
             .map_err(|e| backend("put alert high-water mark", e))?;
         }
-        tx.commit().map_err(|e| backend("commit batch", e))
+        tx.commit().map_err(|e| backend("commit batch", e))?;
+        Ok(done)
     }
 
     fn resume(&self) -> Result<Resume> {
@@ -1190,12 +1393,13 @@ impl Store for SqliteStore {
         row.map(|(id, b)| alert_parse(&id, &b)).transpose()
     }
 
-    fn alerts(
+    fn alerts_counted(
         &self,
         filter: &AlertFilter,
         sort: AlertSort,
         cursor: Option<&str>,
         limit: usize,
+        count: Count,
     ) -> Result<Page<Alert>> {
         let (cols, desc) = sort_columns(sort);
         let tag = sort_tag(sort);
@@ -1211,33 +1415,22 @@ impl Store for SqliteStore {
             .map_err(|e| backend("list alerts: begin", e))?;
         // Filters on the small columns only are counted on the covering
         // index (a scan of it is ~10x cheaper than row lookups).
-        // A first-detection bound has its own index (a range count there is
-        // cheaper than a scan of the covering one).
-        let covered = !terms.is_empty()
-            && filter.device.is_none()
-            && filter.text.is_none()
-            && filter.first_from.is_none();
-        let count_hint = if covered {
-            " INDEXED BY alerts_filter"
-        } else {
-            ""
+        // A first-detection bound has its own index: a recent one is a short
+        // range there, which the planner (without statistics) would not
+        // choose over the status index, so it is named.
+        let covered = !terms.is_empty() && filter.device.is_none() && filter.text.is_none();
+        let count_hint = match (filter.first_from, covered) {
+            (Some(_), _) => " INDEXED BY alerts_first",
+            (None, true) => " INDEXED BY alerts_filter",
+            (None, false) => "",
         };
-        let total: i64 = tx
-            .query_row(
-                &format!(
-                    "SELECT COUNT(*) FROM alerts{count_hint}{}",
-                    where_sql(&terms)
-                ),
-                params_from_iter(args.iter()),
-                |r| r.get(0),
-            )
-            .map_err(|e| backend("count alerts", e))?;
         // SQLite's planner prefers an index on a filter column and then
         // sorts every matching row, even when most rows match (a page of
         // `status IN (New, Active)` sorted by severity costs ~150 ms at
-        // 100k alerts instead of <1 ms). Choose from the match ratio.
-        let walk = if terms.is_empty() {
-            true
+        // 100k alerts instead of <1 ms). Choose from the match ratio, which
+        // a count up to `all / WALK_RATIO` rows decides.
+        let all = if terms.is_empty() {
+            None
         } else {
             // Only the plan depends on it (never the answer): a count of
             // up to a second ago will do.
@@ -1245,7 +1438,7 @@ impl Store for SqliteStore {
                 .alert_count_hint
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            let all = match hint {
+            Some(match hint {
                 Some((at, n)) if at.elapsed() < COUNT_HINT_TTL => n,
                 _ => {
                     let n: i64 = tx
@@ -1257,11 +1450,25 @@ impl Store for SqliteStore {
                         .unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), n));
                     n
                 }
-            };
-            total.saturating_mul(WALK_RATIO) >= all
+            })
+        };
+        let plan_need = all.map_or(0, |a| (a + WALK_RATIO - 1) / WALK_RATIO);
+        let counted = count_rows(
+            &tx,
+            &format!("alerts{count_hint}{}", where_sql(&terms)),
+            &args,
+            count,
+            plan_need,
+        )
+        .map_err(|e| backend("count alerts", e))?;
+        let walk = match all {
+            None => true,
+            Some(all) => counted.rows.saturating_mul(WALK_RATIO) >= all,
         };
         let hint = if walk {
             format!(" INDEXED BY {}", sort_index(sort))
+        } else if filter.first_from.is_some() {
+            " INDEXED BY alerts_first".to_string()
         } else {
             String::new()
         };
@@ -1326,10 +1533,12 @@ impl Store for SqliteStore {
             (true, Some(k)) => Some(make_cursor(tag, &k)),
             _ => None,
         };
+        let (total, total_exact) = counted.total(count, cursor.is_none(), items.len(), more);
         Ok(Page {
             items,
             next_cursor,
-            total: total.max(0) as u64,
+            total,
+            total_exact,
         })
     }
 
@@ -1365,11 +1574,12 @@ impl Store for SqliteStore {
         Ok(id)
     }
 
-    fn events(
+    fn events_counted(
         &self,
         filter: &EventFilter,
         cursor: Option<&str>,
         limit: usize,
+        count: Count,
     ) -> Result<Page<EventRecord>> {
         const TAG: &str = "ev";
         let after = cursor.map(|c| parse_cursor(c, TAG, 2)).transpose()?;
@@ -1380,13 +1590,14 @@ impl Store for SqliteStore {
         let tx = conn
             .transaction()
             .map_err(|e| backend("list events: begin", e))?;
-        let total: i64 = tx
-            .query_row(
-                &format!("SELECT COUNT(*) FROM events{}", where_sql(&terms)),
-                params_from_iter(args.iter()),
-                |r| r.get(0),
-            )
-            .map_err(|e| backend("count events", e))?;
+        let counted = count_rows(
+            &tx,
+            &format!("events{}", where_sql(&terms)),
+            &args,
+            count,
+            0,
+        )
+        .map_err(|e| backend("count events", e))?;
         if let Some(v) = &after {
             terms.push("(ts, id) < (?, ?)".into());
             args.push(Value::Integer(v[0]));
@@ -1417,10 +1628,12 @@ impl Store for SqliteStore {
             (true, Some(e)) => Some(make_cursor(TAG, &[e.ts.0, e.id as i64])),
             _ => None,
         };
+        let (total, total_exact) = counted.total(count, cursor.is_none(), items.len(), more);
         Ok(Page {
             items,
             next_cursor,
-            total: total.max(0) as u64,
+            total,
+            total_exact,
         })
     }
 

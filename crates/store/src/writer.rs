@@ -4,6 +4,10 @@
 //!
 //! A batch is committed when it holds `max_batch` ops, when `max_delay` has
 //! passed since its first op, or when someone calls [`Writer::flush`].
+//! Ops of a user's action take the priority lane ([`Writer::send_urgent`]):
+//! a batch being applied when someone waits for that lane is cut short
+//! (committed as far as it got, checked every few ops) so that the lane is
+//! committed next, and the rest of the batch after it.
 //!
 //! Failures: a batch that fails with a store fault (I/O, disk full, lock
 //! timeout) is retried with backoff until it commits, so no op is lost while
@@ -94,6 +98,9 @@ struct Counters {
 struct Shared {
     counters: Counters,
     urgent: Mutex<Urgent>,
+    /// Someone waits for the priority lane (a ticket or a nudge): the batch
+    /// being applied is cut short and committed, so that it goes next.
+    urgent_waiting: std::sync::atomic::AtomicBool,
     last_error: Mutex<Option<String>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -141,6 +148,7 @@ impl Writer {
         let shared = Arc::new(Shared {
             counters: Counters::default(),
             urgent: Mutex::new(Urgent::default()),
+            urgent_waiting: std::sync::atomic::AtomicBool::new(false),
             last_error: Mutex::new(None),
             thread: Mutex::new(None),
         });
@@ -215,6 +223,7 @@ impl Writer {
     }
 
     fn wake(&self) -> Result<()> {
+        self.shared.urgent_waiting.store(true, Ordering::Release);
         match self.tx.try_send(Msg::Wake) {
             // A full queue means the worker is busy: it looks at the urgent
             // lane before every batch anyway.
@@ -321,7 +330,7 @@ impl Worker {
                 }
             }
             self.urgent();
-            self.commit(&mut batch);
+            self.commit_batch(&mut batch);
             for f in flushes.drain(..) {
                 let _ = f.send(());
             }
@@ -337,6 +346,7 @@ impl Worker {
     fn urgent(&mut self) {
         let (mut ops, flushes) = {
             let mut u = self.shared.urgent.lock().unwrap_or_else(|p| p.into_inner());
+            self.shared.urgent_waiting.store(false, Ordering::Release);
             (std::mem::take(&mut u.ops), std::mem::take(&mut u.flushes))
         };
         self.commit(&mut ops);
@@ -361,21 +371,29 @@ impl Worker {
     }
 
     /// Applies `ops` until it commits or is found invalid; `Err` only for
-    /// [`StoreError::Invalid`].
-    fn apply_retrying(&mut self, ops: &[Op]) -> std::result::Result<(), StoreError> {
+    /// [`StoreError::Invalid`]. With `yielding`, the transaction is cut
+    /// short when the priority lane is waited for; the number of ops
+    /// committed is returned.
+    fn apply_retrying(
+        &mut self,
+        ops: &[Op],
+        yielding: bool,
+    ) -> std::result::Result<usize, StoreError> {
         let mut backoff = BACKOFF_START;
+        let shared = self.shared.clone();
+        let cut = || yielding && shared.urgent_waiting.load(Ordering::Acquire);
         loop {
             let t0 = Instant::now();
-            match self.store.apply(ops) {
-                Ok(()) => {
+            match self.store.apply_until(ops, &cut) {
+                Ok(n) => {
                     let us = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
                     let c = &self.shared.counters;
                     c.last_latency.store(us, Ordering::Relaxed);
                     c.max_latency.fetch_max(us, Ordering::Relaxed);
                     c.batches.fetch_add(1, Ordering::Relaxed);
-                    c.ops.fetch_add(ops.len() as u64, Ordering::Relaxed);
-                    c.queued.fetch_sub(ops.len() as u64, Ordering::Relaxed);
-                    return Ok(());
+                    c.ops.fetch_add(n as u64, Ordering::Relaxed);
+                    c.queued.fetch_sub(n as u64, Ordering::Relaxed);
+                    return Ok(n);
                 }
                 Err(e) => {
                     self.shared.counters.errors.fetch_add(1, Ordering::Relaxed);
@@ -390,22 +408,46 @@ impl Worker {
         }
     }
 
-    fn commit(&mut self, batch: &mut Vec<Op>) {
-        if batch.is_empty() {
-            return;
-        }
-        if self.apply_retrying(batch).is_err() {
-            // Find the op(s) that cannot be stored; keep the order of the rest.
-            for op in batch.iter() {
-                if let Err(e) = self.apply_retrying(std::slice::from_ref(op)) {
-                    let c = &self.shared.counters;
-                    c.rejected.fetch_add(1, Ordering::Relaxed);
-                    c.queued.fetch_sub(1, Ordering::Relaxed);
-                    eprintln!("otwatch store: rejected {}: {e}", op_name(op));
+    /// Commits `batch` (emptied), in several transactions when the
+    /// priority lane is waited for meanwhile (it is committed in between).
+    fn commit_batch(&mut self, batch: &mut Vec<Op>) {
+        let mut start = 0;
+        while start < batch.len() {
+            match self.apply_retrying(&batch[start..], true) {
+                Ok(n) => {
+                    start += n;
+                    if start < batch.len() {
+                        self.urgent();
+                    }
+                }
+                Err(_) => {
+                    self.isolate(&batch[start..]);
+                    break;
                 }
             }
         }
         batch.clear();
+    }
+
+    /// Commits `ops` (emptied) in one transaction.
+    fn commit(&mut self, ops: &mut Vec<Op>) {
+        if !ops.is_empty() && self.apply_retrying(ops, false).is_err() {
+            self.isolate(ops);
+        }
+        ops.clear();
+    }
+
+    /// Applies `ops` one by one: finds the op(s) that cannot be stored and
+    /// keeps the order of the rest.
+    fn isolate(&mut self, ops: &[Op]) {
+        for op in ops {
+            if let Err(e) = self.apply_retrying(std::slice::from_ref(op), false) {
+                let c = &self.shared.counters;
+                c.rejected.fetch_add(1, Ordering::Relaxed);
+                c.queued.fetch_sub(1, Ordering::Relaxed);
+                eprintln!("otwatch store: rejected {}: {e}", op_name(op));
+            }
+        }
     }
 
     fn report(&mut self, e: &StoreError) {

@@ -10,8 +10,9 @@ use otwatch_alerts::{Alert, Engine, ScenarioKey, Severity, Status};
 use otwatch_core::Timestamp;
 use otwatch_store::sqlite::SCHEMA_VERSION;
 use otwatch_store::{
-    AlertFilter, AlertSort, AuditRecord, DeviceEdits, DeviceRecord, EventFilter, EventRecord, Op,
-    PcapRecord, Role, Session, SqliteStore, Store, StoreConfig, StoreError, Token, User,
+    AlertFilter, AlertSort, AuditRecord, Count, DeviceEdits, DeviceRecord, EventFilter,
+    EventRecord, Op, PcapRecord, Role, Session, SqliteStore, Store, StoreConfig, StoreError, Token,
+    User,
 };
 
 fn put_ops(v: &[(Alert, ScenarioKey)]) -> Vec<Op> {
@@ -123,6 +124,41 @@ fn alerts_round_trip_and_are_found_by_both_ids() {
     assert_eq!(s.alert(&p.alert_id).unwrap(), None);
     assert_eq!(s.pcap(&p.alert_id).unwrap(), None);
     assert_eq!(s.alert_count().unwrap(), 49);
+}
+
+#[test]
+fn a_batch_cut_short_commits_its_prefix_and_the_rest_follows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(tmp.path()).unwrap();
+    // 100 puts; alert 0 is written again at index 50 (a newer revision),
+    // so its first put would be skipped in a whole batch.
+    let mut v = common::alerts(9, 100);
+    let (mut a0, k0) = v[0].clone();
+    a0.add_comment(
+        Timestamp(a0.last_activity.0 + 1),
+        "ann".into(),
+        "later".into(),
+    );
+    v.insert(50, (a0.clone(), k0));
+    let ops = put_ops(&v);
+    let asked = std::cell::Cell::new(0);
+    let n = s
+        .apply_until(&ops, &|| {
+            asked.set(asked.get() + 1);
+            true
+        })
+        .unwrap();
+    // Cut at the first look (after 32 ops): those are committed, alert 0
+    // included although its newer put lies beyond the cut.
+    assert_eq!((n, asked.get()), (32, 1));
+    let (first, _) = &v[0];
+    assert_eq!(s.alert(&first.id).unwrap().as_ref(), Some(first));
+    assert!(s.alert(&v[31].0.id).unwrap().is_some());
+    assert!(s.alert(&v[32].0.id).unwrap().is_none());
+    // The rest, uncut: alert 0 ends at its newer revision, nothing is lost.
+    assert_eq!(s.apply_until(&ops[n..], &|| false).unwrap(), ops.len() - n);
+    assert_eq!(s.alert(&a0.id).unwrap().unwrap(), a0);
+    assert_eq!(s.alert_count().unwrap(), 100);
 }
 
 #[test]
@@ -457,6 +493,30 @@ fn filters_sorts_and_cursors_agree_with_a_plain_scan() {
             loop {
                 let page = s.alerts(f, sort, cursor.as_deref(), 97).unwrap();
                 assert_eq!(page.total, expect.len() as u64, "filter {fi} {sort:?}");
+                assert!(page.total_exact);
+                // A bounded count or none: the same page, and a total that
+                // is exact when it says so and a lower bound otherwise.
+                for count in [Count::AtMost(50), Count::Skip] {
+                    let p = s
+                        .alerts_counted(f, sort, cursor.as_deref(), 97, count)
+                        .unwrap();
+                    assert_eq!(
+                        (&p.items, &p.next_cursor),
+                        (&page.items, &page.next_cursor),
+                        "filter {fi} {sort:?} {count:?}"
+                    );
+                    if p.total_exact {
+                        assert_eq!(p.total, page.total, "filter {fi} {sort:?} {count:?}");
+                    } else {
+                        assert!(p.total <= page.total, "filter {fi} {sort:?} {count:?}");
+                    }
+                    if count == Count::AtMost(50) && page.total > 50 {
+                        assert_eq!((p.total, p.total_exact), (50, false));
+                    }
+                    if count == Count::AtMost(50) && page.total <= 50 {
+                        assert!(p.total_exact, "filter {fi} {sort:?}");
+                    }
+                }
                 assert!(page.items.len() <= 97);
                 got.extend(page.items.into_iter().map(|a| a.numeric_id));
                 pages += 1;
@@ -604,6 +664,22 @@ fn events_filter_page_newest_first_and_are_capped() {
         loop {
             let p = s.events(f, cursor.as_deref(), 7).unwrap();
             assert_eq!(p.total, want.len() as u64, "filter {fi}");
+            for (count, exact) in [
+                (Count::AtMost(3), want.len() <= 3),
+                (Count::Skip, cursor.is_none() && p.next_cursor.is_none()),
+            ] {
+                let q = s.events_counted(f, cursor.as_deref(), 7, count).unwrap();
+                assert_eq!((&q.items, &q.next_cursor), (&p.items, &p.next_cursor));
+                assert_eq!(q.total_exact, exact, "filter {fi} {count:?}");
+                if exact {
+                    assert_eq!(q.total, p.total);
+                } else if count == Count::AtMost(3) {
+                    assert_eq!(q.total, 3);
+                } else {
+                    let shown = p.items.len() as u64 + u64::from(p.next_cursor.is_some());
+                    assert_eq!(q.total, shown);
+                }
+            }
             got.extend(p.items);
             cursor = p.next_cursor;
             if cursor.is_none() {
