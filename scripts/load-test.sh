@@ -45,6 +45,8 @@
 #                   MIXED_PCAP; kernel and sensor drops are reported
 #                   (not run yet, see BENCHMARKS.md)
 #   --p99-ms X      the p99 bound (default 100)
+#   --replay-nice N [capture] replay_nice of the sensor (default: the
+#                   sensor's default, 10)
 #
 # Needs: cargo, curl; for --live also tcpreplay, libpcap-dev and root.
 set -euo pipefail
@@ -60,6 +62,7 @@ dir=
 keep=0
 live=
 p99_bound=100
+replay_nice=
 while [ $# -gt 0 ]; do
     case "$1" in
     --alerts) alerts=$2; shift 2 ;;
@@ -71,6 +74,7 @@ while [ $# -gt 0 ]; do
     --keep-store) keep=1; shift ;;
     --live) live=$2; shift 2 ;;
     --p99-ms) p99_bound=$2; shift 2 ;;
+    --replay-nice) replay_nice=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "load-test: unknown option $1" >&2; exit 2 ;;
     *) mixed=$1; shift ;;
@@ -124,6 +128,7 @@ auto_close_days = 36500
 retention_days = 36500
 [capture]
 $1
+${replay_nice:+replay_nice = $replay_nice}
 EOF
 }
 

@@ -488,16 +488,24 @@ impl Core {
 pub struct SensorControl {
     jobs: SyncSender<Job>,
     metrics: Arc<Metrics>,
+    /// The analysis thread's priority, lent to it while it runs jobs.
+    priority: Arc<crate::priority::Priority>,
     /// Where uploaded captures are kept until replayed.
     pub upload_dir: PathBuf,
     timeout: Duration,
 }
 
 impl SensorControl {
-    pub fn new(jobs: SyncSender<Job>, metrics: Arc<Metrics>, upload_dir: PathBuf) -> Self {
+    pub fn new(
+        jobs: SyncSender<Job>,
+        metrics: Arc<Metrics>,
+        upload_dir: PathBuf,
+        priority: Arc<crate::priority::Priority>,
+    ) -> Self {
         SensorControl {
             jobs,
             metrics,
+            priority,
             upload_dir,
             timeout: Duration::from_secs(15),
         }
@@ -533,6 +541,7 @@ impl SensorControl {
                     }
                 })
             })?;
+        self.priority.boost();
         let t0 = std::time::Instant::now();
         let (answer, commit) = rx.recv_timeout(self.timeout).map_err(|_| {
             ControlError::Unavailable(format!(

@@ -9,6 +9,7 @@ pub mod control;
 pub mod evidence;
 pub mod live;
 pub mod metrics;
+pub mod priority;
 pub mod runtime;
 pub mod service;
 

@@ -702,7 +702,12 @@ impl Core {
                 self.poll_evidence(now, true);
                 self.drain_manager_events();
                 self.flush_alerts();
-                self.write_devices();
+                // The inventory is written whole (tens of milliseconds at
+                // 100k devices, while API calls wait for this thread): once
+                // the queue of replays is empty, and every DEVICE_EVERY.
+                if self.replays.is_empty() {
+                    self.write_devices();
+                }
             }
         }
         true
@@ -860,17 +865,29 @@ fn move_done(files: &[PathBuf], dir: &std::path::Path) {
 }
 
 /// The analysis loop: runs until a job sets `core.stop`.
-pub fn run(mut core: Core, jobs: Receiver<Job>, mut live: Option<LiveInput>) {
+pub fn run(
+    mut core: Core,
+    jobs: Receiver<Job>,
+    mut live: Option<LiveInput>,
+    priority: &crate::priority::Priority,
+) {
     core.publish_status();
     let mut published = Instant::now();
     let mut pending = core.replay_pending();
     loop {
         // API jobs first: they are short and a user waits for them.
         let mut n = 0;
-        while let Ok(job) = jobs.try_recv() {
-            job(&mut core);
-            n += 1;
-            if n >= 64 {
+        for round in 0..2 {
+            while let Ok(job) = jobs.try_recv() {
+                job(&mut core);
+                n += 1;
+                if n >= 64 {
+                    break;
+                }
+            }
+            // Back to the replay's priority; a job queued meanwhile (whose
+            // boost came before this) is run now rather than left behind.
+            if round == 1 || n >= 64 || !priority.restore() {
                 break;
             }
         }

@@ -312,10 +312,12 @@ pub fn run(cfg: SensorConfig) -> Result<(), String> {
     let live = crate::live::start(&cfg, metrics.clone())?;
     let evidence = crate::evidence::Evidence::new(dir.join("pcaps"), cfg.evidence.clone())?;
     let (jobs_tx, jobs_rx) = std::sync::mpsc::sync_channel::<runtime::Job>(1024);
+    let priority = Arc::new(crate::priority::Priority::default());
     let control = Arc::new(SensorControl::new(
         jobs_tx,
         metrics.clone(),
         dir.join("uploads"),
+        priority.clone(),
     ));
 
     // The analysis thread builds the engines itself (they are not Send).
@@ -338,7 +340,7 @@ pub fn run(cfg: SensorConfig) -> Result<(), String> {
             .name("analysis".into())
             .spawn(move || {
                 if cfg.capture.interfaces.is_empty() {
-                    lower_priority(cfg.capture.replay_nice);
+                    priority.lower(cfg.capture.replay_nice);
                 }
                 let mut engines = otwatch_engines::builtin(&catalog, baseline);
                 if let Ok(c) = control::custom_from(&docs.custom_rules) {
@@ -359,7 +361,7 @@ pub fn run(cfg: SensorConfig) -> Result<(), String> {
                 );
                 let _ = control::apply_subnets(core.engines(), &subnets);
                 core.reconcile_pcaps();
-                runtime::run(core, jobs_rx, live);
+                runtime::run(core, jobs_rx, live, &priority);
             })
             .map_err(|e| format!("cannot start the analysis thread: {e}"))?
     };
@@ -522,20 +524,4 @@ pub fn add_user(
         detail: format!("role {}", role.as_str()),
     });
     Ok(())
-}
-
-/// Lowers the calling thread's scheduling priority to niceness `nice`
-/// (Linux applies `setpriority` on a thread id to that thread only). A
-/// failure is reported and otherwise harmless: the thread keeps its
-/// priority.
-fn lower_priority(nice: i32) {
-    if nice <= 0 {
-        return;
-    }
-    let tid = rustix::thread::gettid();
-    if let Err(e) = rustix::process::setpriority_process(Some(tid), nice) {
-        eprintln!(
-            "otwatch sensor: cannot lower the analysis thread's priority to nice {nice}: {e}"
-        );
-    }
 }
