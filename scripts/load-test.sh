@@ -261,6 +261,7 @@ if [ -n "$live" ]; then
     config "replay = []
 interfaces = [\"$live\"]
 filter = \"not tcp port $port\"
+direction = \"in\"
 buffer_mib = 256"
     start
     (uptime; while sleep 5; do uptime; done) >"$dir/loadavg-live.log" &

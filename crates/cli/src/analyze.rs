@@ -102,26 +102,6 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         .map_err(|_| format!("{s:?} is too long"))
 }
 
-/// Parses `--ot-subnets`.
-pub fn parse_subnets(s: &str) -> Result<Option<Vec<otwatch_engines::ipnet::IpNet>>, String> {
-    if s.trim().eq_ignore_ascii_case("all") {
-        return Ok(None);
-    }
-    s.split(',')
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(|x| {
-            x.parse::<otwatch_engines::ipnet::IpNet>()
-                .or_else(|_| {
-                    x.parse::<std::net::IpAddr>()
-                        .map(otwatch_engines::ipnet::IpNet::from)
-                })
-                .map_err(|_| format!("{x:?} is not a CIDR subnet (e.g. 10.1.2.0/24)"))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
-}
-
 /// Loads a baseline file, with an error naming the file and the problem.
 pub fn load_baseline(p: &std::path::Path) -> Result<Baseline, String> {
     let bytes =
@@ -168,7 +148,7 @@ pub fn run_with(a: &AnalyzeArgs, learn: Option<()>) -> (ExitCode, Option<Baselin
         }
     };
     if let Some(s) = &a.ot_subnets {
-        match parse_subnets(s) {
+        match otwatch_engines::parse_subnets(s) {
             Ok(None) => baseline.set_all_ot(true),
             Ok(Some(nets)) => baseline.set_ot_subnets(&nets),
             Err(e) => {

@@ -30,6 +30,40 @@ pub use ipnet;
 pub use policy::Policy;
 pub mod ti;
 
+/// Parses a list of OT subnets as the command line (`--ot-subnets`) and the
+/// sensor's config (`[learning] ot_subnets`) take it: comma-separated CIDR
+/// subnets or single addresses, or `all` (`None`: every address is OT).
+pub fn parse_subnets(s: &str) -> Result<Option<Vec<ipnet::IpNet>>, String> {
+    if s.trim().eq_ignore_ascii_case("all") {
+        return Ok(None);
+    }
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            x.parse::<ipnet::IpNet>()
+                .or_else(|_| x.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("{x:?} is not a CIDR subnet (e.g. 10.1.2.0/24)"))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+#[cfg(test)]
+mod subnet_tests {
+    #[test]
+    fn subnet_lists() {
+        assert_eq!(super::parse_subnets(" ALL ").unwrap(), None);
+        let v = super::parse_subnets("10.1.0.0/16, 192.168.5.7,,fd00::/8")
+            .unwrap()
+            .unwrap();
+        let shown: Vec<String> = v.iter().map(|n| n.to_string()).collect();
+        assert_eq!(shown, ["10.1.0.0/16", "192.168.5.7/32", "fd00::/8"]);
+        let e = super::parse_subnets("10.1.0.0/16,10.2.x.0/24").unwrap_err();
+        assert!(e.contains("\"10.2.x.0/24\""), "{e}");
+    }
+}
+
 use otwatch_alerts::Detection;
 use otwatch_alerts::manager::ScenarioKey;
 use otwatch_core::Timestamp;

@@ -93,6 +93,11 @@ pub struct CaptureSection {
     pub promiscuous: bool,
     /// Kernel buffer per interface (MiB).
     pub buffer_mib: i32,
+    /// Packets captured: `inout` (default: received and sent), `in`
+    /// (received only: what a SPAN port delivers; on `lo`, where every
+    /// packet is seen once sent and once received, each packet once) or
+    /// `out`.
+    pub direction: String,
     /// Packets queued between the capture threads and the analysis thread;
     /// beyond it packets are dropped by the sensor (and counted).
     pub queue_packets: usize,
@@ -205,6 +210,7 @@ impl Default for CaptureSection {
             snaplen: 65_535,
             promiscuous: true,
             buffer_mib: 64,
+            direction: "inout".into(),
             queue_packets: 65_536,
             replay: Vec::new(),
             watch: None,
@@ -295,6 +301,12 @@ impl SensorConfig {
                 self.capture.snaplen
             ));
         }
+        if !["in", "out", "inout"].contains(&self.capture.direction.as_str()) {
+            return Err(format!(
+                "[capture] direction {:?} is not in, out or inout",
+                self.capture.direction
+            ));
+        }
         if !(0..=19).contains(&self.capture.replay_nice) {
             return Err(format!(
                 "[capture] replay_nice {} is outside 0..=19",
@@ -308,7 +320,7 @@ impl SensorConfig {
             .validate()
             .map_err(|e| format!("[evidence] {e}"))?;
         if let Some(s) = &self.learning.ot_subnets {
-            otwatch_engines_subnets(s).map_err(|e| format!("[learning] ot_subnets: {e}"))?;
+            otwatch_engines::parse_subnets(s).map_err(|e| format!("[learning] ot_subnets: {e}"))?;
         }
         Ok(())
     }
@@ -339,28 +351,6 @@ impl SensorConfig {
             login_window_secs: self.api.login_window_secs,
         }
     }
-}
-
-/// Parses an OT subnet list (`all` = every address is OT).
-pub fn otwatch_engines_subnets(
-    s: &str,
-) -> Result<Option<Vec<otwatch_engines::ipnet::IpNet>>, String> {
-    if s.trim().eq_ignore_ascii_case("all") {
-        return Ok(None);
-    }
-    s.split(',')
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(|x| {
-            x.parse::<otwatch_engines::ipnet::IpNet>()
-                .or_else(|_| {
-                    x.parse::<std::net::IpAddr>()
-                        .map(otwatch_engines::ipnet::IpNet::from)
-                })
-                .map_err(|_| format!("{x:?} is not a CIDR subnet (e.g. 10.1.2.0/24)"))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
 }
 
 #[cfg(test)]
@@ -398,5 +388,25 @@ mod tests {
         let e = SensorConfig::parse("[learning]\not_subnets = \"10.0.0.0/33\"\n", Path::new("."))
             .unwrap_err();
         assert!(e.contains("ot_subnets"), "{e}");
+        for (text, key) in [
+            (
+                "[capture]\ndirection = \"sideways\"\n",
+                "[capture] direction",
+            ),
+            ("[capture]\nreplay_nice = 20\n", "[capture] replay_nice"),
+            ("[capture]\nreplay_nice = -1\n", "[capture] replay_nice"),
+        ] {
+            let e = SensorConfig::parse(text, Path::new(".")).unwrap_err();
+            assert!(e.contains(key), "{e}");
+        }
+        let c = SensorConfig::parse(
+            "[capture]\ndirection = \"in\"\nreplay_nice = 0\n",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.capture.direction.as_str(), c.capture.replay_nice),
+            ("in", 0)
+        );
     }
 }

@@ -149,7 +149,7 @@ pub fn apply_subnets(engines: &mut Engines, v: &Value) -> Result<(), ControlErro
                         "expected a CIDR string",
                     )
                 })?;
-                match crate::config::otwatch_engines_subnets(s) {
+                match otwatch_engines::parse_subnets(s) {
                     Ok(Some(mut n)) => list.append(&mut n),
                     Ok(None) => {
                         return Err(invalid(

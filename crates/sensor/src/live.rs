@@ -229,6 +229,13 @@ mod imp {
             cap.filter(f, true)
                 .map_err(|e| format!("[capture] filter {f:?}: {e}"))?;
         }
+        let direction = match c.direction.as_str() {
+            "in" => pcap::Direction::In,
+            "out" => pcap::Direction::Out,
+            _ => pcap::Direction::InOut,
+        };
+        cap.direction(direction)
+            .map_err(|e| format!("interface {name}: [capture] direction {}: {e}", c.direction))?;
         Ok(cap)
     }
 

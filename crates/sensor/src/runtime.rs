@@ -701,11 +701,14 @@ impl Core {
                 let now = self.now();
                 self.poll_evidence(now, true);
                 self.drain_manager_events();
-                self.flush_alerts();
-                // The inventory is written whole (tens of milliseconds at
-                // 100k devices, while API calls wait for this thread): once
-                // the queue of replays is empty, and every DEVICE_EVERY.
+                // Changed alerts are written every second anyway; the
+                // inventory is written whole (tens of milliseconds at 100k
+                // devices, while API calls wait for this thread). Both are
+                // written here once the queue of replays is empty, not
+                // between queued replays (back-to-back replays of the same
+                // traffic rewrote every alert twice a second).
                 if self.replays.is_empty() {
+                    self.flush_alerts();
                     self.write_devices();
                 }
             }

@@ -278,7 +278,7 @@ fn prepare(cfg: &SensorConfig, store: &dyn Store) -> Result<Prepared, String> {
         },
     };
     if let Some(s) = &cfg.learning.ot_subnets {
-        match crate::config::otwatch_engines_subnets(s) {
+        match otwatch_engines::parse_subnets(s) {
             Ok(None) => baseline.set_all_ot(true),
             Ok(Some(n)) => baseline.set_ot_subnets(&n),
             Err(e) => return Err(format!("[learning] ot_subnets: {e}")),

@@ -377,6 +377,13 @@ pub struct SqliteStore {
     _checkpointer: Option<Checkpointer>,
 }
 
+/// Frames (pages) of write-ahead log beyond which the background
+/// checkpoint restarts and truncates the log: 64 MiB of 4 KiB pages, the
+/// size SQLite truncates it back to (`journal_size_limit`). A restart holds
+/// new writes for a moment; under a full-speed replay the log grows by up
+/// to 90 MB/s, so about one a second (256 MiB made the waits longer).
+const WAL_RESTART_FRAMES: i64 = 16_384;
+
 /// A thread that checkpoints the write-ahead log at an interval until the
 /// store is dropped.
 struct Checkpointer {
@@ -391,11 +398,29 @@ impl Checkpointer {
             .name("otwatch-store-ckpt".into())
             .spawn(move || {
                 let mut reported = false;
+                // A checkpoint answers (busy, frames in the log, frames
+                // checkpointed); a busy answer only means another
+                // checkpoint was running.
+                let checkpoint = |mode: &str| {
+                    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                    })
+                };
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(every) {
-                    // (busy, log frames, frames checkpointed); a busy
-                    // answer only means another checkpoint was running.
-                    let r = conn
-                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0));
+                    let mut r = checkpoint("PASSIVE");
+                    // Passive checkpoints copy the log into the database
+                    // but never make the writer start the log over while
+                    // readers keep coming (an API under load always has
+                    // one): the file would grow without end (3.8 GB in 30 s
+                    // of replay and queries). Past the limit, the log is
+                    // restarted and truncated: that waits (up to the busy
+                    // timeout) for the readers of older snapshots, which
+                    // take milliseconds, and holds new writes meanwhile.
+                    if let Ok((0, frames)) = r
+                        && frames > WAL_RESTART_FRAMES
+                    {
+                        r = checkpoint("TRUNCATE");
+                    }
                     if let Err(e) = r
                         && !reported
                     {
