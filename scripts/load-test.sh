@@ -43,7 +43,7 @@
 #                   --features live, run as root) captures IFACE with a BPF
 #                   filter while `tcpreplay --topspeed -i IFACE` sends
 #                   MIXED_PCAP; kernel and sensor drops are reported
-#                   (not run yet, see BENCHMARKS.md)
+#                   (results in BENCHMARKS.md)
 #   --p99-ms X      the p99 bound (default 100)
 #   --replay-nice N [capture] replay_nice of the sensor (default: the
 #                   sensor's default, 10)
