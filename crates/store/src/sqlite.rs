@@ -1959,6 +1959,11 @@ impl Store for SqliteStore {
                 name: s.user.clone(),
             });
         }
+        // Sessions that expired before this login began are gone for good:
+        // each login clears them, so the table holds what logins of one
+        // session lifetime left (logins are rate limited).
+        conn.execute("DELETE FROM sessions WHERE expires <= ?1", [s.created.0])
+            .map_err(|e| backend("purge expired sessions", e))?;
         conn.execute(
             "INSERT INTO sessions(secret_hash, user, role, created, expires) \
              VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -905,6 +905,30 @@ fn users_tokens_and_sessions() {
     s.delete_session(&sess.secret_hash).unwrap();
     s.delete_session(&sess.secret_hash).unwrap();
     assert_eq!(s.session(&sess.secret_hash).unwrap(), None);
+    // A login removes the sessions that expired before it, and only those.
+    s.add_session(&sess).unwrap();
+    let live = Session {
+        secret_hash: "dd".repeat(32),
+        created: Timestamp(45),
+        expires: Timestamp(90),
+        ..sess.clone()
+    };
+    s.add_session(&live).unwrap();
+    assert!(
+        s.session(&sess.secret_hash).unwrap().is_some(),
+        "not expired at 45"
+    );
+    s.add_session(&Session {
+        secret_hash: "cc".repeat(32),
+        created: Timestamp(60),
+        expires: Timestamp(100),
+        ..sess.clone()
+    })
+    .unwrap();
+    assert_eq!(s.session(&sess.secret_hash).unwrap(), None, "expired at 50");
+    assert_eq!(s.session(&live.secret_hash).unwrap(), Some(live.clone()));
+    s.delete_session(&live.secret_hash).unwrap();
+    s.delete_session(&"cc".repeat(32)).unwrap();
     // Deleting a user ends their sessions.
     s.add_session(&sess).unwrap();
     s.delete_user("bob").unwrap();
