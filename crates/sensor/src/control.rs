@@ -292,7 +292,7 @@ impl Core {
         self.acting = Some(actor.to_string());
         self.drain_manager_events();
         self.acting = None;
-        self.flush_alerts();
+        self.flush_touched();
         self.commit_later();
         self.manager
             .get(id)

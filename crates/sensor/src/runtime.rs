@@ -162,6 +162,9 @@ pub struct Core {
     /// The catalog with the current overrides (engines are rebuilt from it).
     pub catalog: Catalog,
     dirty: BTreeSet<String>,
+    /// Changed alerts set aside while an API job runs (see [`Core::settle`]);
+    /// written with the next [`Core::flush_alerts`].
+    deferred: BTreeSet<String>,
     scratch: Vec<Detection>,
     /// Last ALERT_UPDATED timeline event per alert (capture ns), to keep one
     /// per minute per alert.
@@ -259,6 +262,7 @@ impl Core {
             docs,
             catalog,
             dirty: BTreeSet::new(),
+            deferred: BTreeSet::new(),
             scratch: Vec::new(),
             last_update_event: HashMap::new(),
             device_written: HashMap::new(),
@@ -406,16 +410,31 @@ impl Core {
         }
     }
 
-    /// Hands what the packets changed so far (manager events, changed
-    /// alerts) to the writer's ordinary queue, so that an API call that
-    /// follows puts only its own changes on the priority lane.
+    /// Before an API job: hands the packets' manager events to the
+    /// writer's ordinary queue and sets the packets' changed alerts aside
+    /// (written with the next second's [`Core::flush_alerts`]), so that the
+    /// job puts only its own changes on the priority lane
+    /// ([`Core::flush_touched`]).
     pub fn settle(&mut self) {
         self.drain_manager_events();
-        self.flush_alerts();
+        if self.deferred.is_empty() {
+            std::mem::swap(&mut self.dirty, &mut self.deferred);
+        } else {
+            let d = std::mem::take(&mut self.dirty);
+            self.deferred.extend(d);
+        }
     }
 
-    /// Writes the changed alerts.
+    /// Writes the changed alerts (those set aside by [`Core::settle`] too).
     pub fn flush_alerts(&mut self) {
+        let d = std::mem::take(&mut self.deferred);
+        self.dirty.extend(d);
+        self.flush_touched();
+    }
+
+    /// Writes the alerts changed since the last flush or [`Core::settle`]:
+    /// in an API job, the job's own.
+    pub fn flush_touched(&mut self) {
         for id in std::mem::take(&mut self.dirty) {
             if let (Some(a), Some(k)) = (self.manager.get(&id), self.manager.scenario_key(&id)) {
                 self.ops.send(Op::PutAlert {
